@@ -1,0 +1,158 @@
+r"""Collocation points and the physics-informed loss terms built on them.
+
+For an evolution problem :math:`u_t = F[u]` the interior term is the mean square of
+:math:`u_t - F[u]`; for a steady problem, of the residual :math:`R[u]`. Boundary terms:
+Dirichlet :math:`u - g`, Neumann :math:`\nabla u \cdot n - g`, periodic
+:math:`u(x_{lo}) - u(x_{hi})` and the same for the first derivative along the axis.
+Initial term: :math:`u(x, t_0) - u_0(x)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from pde_lab.conditions import Dirichlet, Neumann, Periodic, evaluate_value
+from pde_lab.fields import Fields, as_field_tuple
+from pde_lab.problem import Problem
+
+__all__ = ["Collocation", "sample_collocation", "loss_terms"]
+
+
+@dataclass
+class Collocation:
+    """Sampled points, on the solver's device and dtype."""
+
+    interior: torch.Tensor
+    boundary: list[tuple[Any, torch.Tensor, torch.Tensor | None, torch.Tensor]] = field(default_factory=list)
+    periodic: list[tuple[Periodic, torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    initial: tuple[torch.Tensor, torch.Tensor] | None = None
+
+
+def _times(problem: Problem, n: int, rng: np.random.Generator) -> np.ndarray:
+    t0, t1 = problem.time_span
+    return rng.uniform(t0, t1, size=(n, 1))
+
+
+def _with_time(problem: Problem, space: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if not problem.is_time_dependent:
+        return space
+    return np.hstack([space, _times(problem, len(space), rng)])
+
+
+def sample_collocation(
+    problem: Problem,
+    *,
+    n_interior: int,
+    n_boundary: int,
+    n_initial: int,
+    method: str = "hammersley",
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> Collocation:
+    """Sample interior, boundary and initial points for ``problem``.
+
+    Space is sampled by the geometry (``method``: uniform, sobol, hammersley, ...); times
+    uniformly at random from ``problem.time_span``. Everything is seeded by ``seed``.
+    """
+    for name, n in (("n_interior", n_interior), ("n_boundary", n_boundary), ("n_initial", n_initial)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    rng = np.random.default_rng(seed)
+    geometry = problem.geometry
+
+    def tensor(array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(array, dtype=np.float64), dtype=dtype, device=device)
+
+    interior = _with_time(problem, geometry.sample_interior(n_interior, method=method, seed=seed), rng)
+    collocation = Collocation(interior=tensor(interior))
+    if problem.boundary_conditions:
+        space = np.asarray(geometry.sample_boundary(n_boundary, method=method, seed=seed + 1))
+        points = _with_time(problem, space, rng)
+        for condition in problem.boundary_conditions:
+            if isinstance(condition, Periodic):
+                collocation.periodic.append(_periodic_pairs(problem, condition, space, points, tensor))
+                continue
+            selected = tensor(points)
+            normals = tensor(geometry.boundary_normal(space)) if isinstance(condition, Neumann) else None
+            if condition.where is not None:
+                mask = torch.as_tensor(condition.where(selected), dtype=torch.bool, device=selected.device)
+                mask = mask.reshape(-1)
+                if not bool(mask.any()):
+                    raise ValueError(f"{condition!r}: its `where` selects none of the {len(space)} boundary points")
+                selected = selected[mask]
+                normals = normals[mask] if normals is not None else None
+            target = evaluate_value(condition.value, selected)
+            collocation.boundary.append((condition, selected, normals, target))
+    if problem.is_time_dependent:
+        t0 = problem.time_span[0]
+        space = np.asarray(geometry.sample_interior(n_initial, method=method, seed=seed + 2))
+        points = tensor(np.hstack([space, np.full((len(space), 1), t0)]))
+        target = problem.initial_condition(points[:, :-1])
+        target = torch.as_tensor(target, dtype=dtype, device=device).reshape(len(space), -1)
+        if target.shape[1] != len(problem.fields):
+            raise ValueError(
+                f"initial_condition returned {target.shape[1]} columns for fields {problem.fields}"
+            )
+        if not torch.isfinite(target).all():
+            raise ValueError("initial_condition returned NaN or inf")
+        collocation.initial = (points, target)
+    return collocation
+
+
+def _periodic_pairs(problem: Problem, condition: Periodic, space: np.ndarray, points: np.ndarray, tensor) -> tuple:
+    lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
+    axis = condition.axis
+    on_lower = np.isclose(space[:, axis], lower[axis], atol=1e-9 * max(1.0, abs(upper[axis] - lower[axis])))
+    if not on_lower.any():
+        raise ValueError(f"{condition!r}: no boundary points on the lower face of axis {axis}")
+    low = points[on_lower].copy()
+    high = low.copy()
+    high[:, axis] = upper[axis]
+    return condition, tensor(low), tensor(high)
+
+
+def _fields(problem: Problem, function, points: torch.Tensor, engine) -> Fields:
+    return Fields(function, points.detach().clone().requires_grad_(True), problem.fields,
+                  problem.coordinate_names, engine)
+
+
+def pde_residuals(problem: Problem, function, points: torch.Tensor, engine=None) -> tuple[torch.Tensor, ...]:
+    """Pointwise residuals, one ``(n,)`` tensor per field: ``u_t - F[u]`` or ``R[u]``."""
+    f = _fields(problem, function, points, engine)
+    if problem.rate is not None:
+        rates = as_field_tuple(problem.rate(f, problem.parameters), problem.fields)
+        return tuple(f.d(name, "t") - rate for name, rate in zip(problem.fields, rates, strict=True))
+    return as_field_tuple(problem.residual(f, problem.parameters), problem.fields)
+
+
+def loss_terms(problem: Problem, function, collocation: Collocation, engine=None) -> dict[str, torch.Tensor]:
+    """Mean-square loss terms: ``pde``, ``boundary`` (all conditions) and ``initial``."""
+    residuals = pde_residuals(problem, function, collocation.interior, engine)
+    terms = {"pde": sum(r.square().mean() for r in residuals)}
+    boundary = []
+    for condition, points, normals, target in collocation.boundary:
+        name = condition.field or problem.fields[0]
+        if isinstance(condition, Dirichlet):
+            boundary.append((function(points)[:, problem.fields.index(name)] - target).square().mean())
+        else:
+            f = _fields(problem, function, points, engine)
+            flux = (f.grad(name) * normals).sum(dim=1)
+            boundary.append((flux - target).square().mean())
+    for condition, low, high in collocation.periodic:
+        names = problem.fields if condition.field is None else (condition.field,)
+        f_low, f_high = _fields(problem, function, low, engine), _fields(problem, function, high, engine)
+        coordinate = problem.coordinate_names[condition.axis]
+        for name in names:
+            boundary.append((f_low.d(name) - f_high.d(name)).square().mean())
+            boundary.append((f_low.d(name, coordinate) - f_high.d(name, coordinate)).square().mean())
+    if boundary:
+        terms["boundary"] = sum(boundary)
+    if collocation.initial is not None:
+        points, target = collocation.initial
+        terms["initial"] = (function(points) - target).square().mean()
+    return terms

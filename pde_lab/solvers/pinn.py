@@ -1,0 +1,173 @@
+r"""The plain physics-informed neural network (Raissi, Perdikaris & Karniadakis 2019).
+
+A network :math:`u_\theta(x, t)` minimises
+
+.. math::
+
+    \mathcal{L}(\theta) = \frac{1}{N_r}\sum_i |u_t - F[u]|^2(x_i, t_i)
+        + \frac{1}{N_b}\sum_j |B[u] - g|^2(x_j, t_j)
+        + \frac{1}{N_0}\sum_k |u(x_k, t_0) - u_0(x_k)|^2
+
+(the first term is :math:`|R[u]|^2` for steady problems) with Adam, then L-BFGS. This is the
+baseline the other neural solvers are measured against.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pde_lab.problem import Problem
+from pde_lab.solution import Solution
+
+__all__ = ["PINN", "default_device", "resolve_dtype"]
+
+
+def default_device() -> str:
+    """``"cuda"`` when a CUDA device is present, else ``"cpu"``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype):
+    import torch
+
+    table = {"float32": torch.float32, "float64": torch.float64}
+    if isinstance(dtype, torch.dtype) and dtype in table.values():
+        return dtype
+    if dtype not in table:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return table[dtype]
+
+
+def resolve_device(device: str | None):
+    import torch
+
+    device = default_device() if device is None else device
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"invalid device {device!r}: {error}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use device='cpu'")
+    return resolved
+
+
+@dataclass(frozen=True)
+class PINN:
+    """Plain PINN: an MLP trained on the PDE, boundary and initial residuals.
+
+    Parameters
+    ----------
+    width, depth, activation
+        The MLP (hidden width, number of hidden layers, ``tanh`` by default).
+    adam_steps, lbfgs_steps, learning_rate
+        Optimisation budget: Adam at ``learning_rate``, then L-BFGS with a strong-Wolfe
+        line search.
+    n_interior, n_boundary, n_initial
+        Collocation points (fixed for the run, as L-BFGS needs).
+    sampling
+        ``"uniform"``, ``"sobol"``, ``"hammersley"``, ``"halton"`` or ``"lhs"``.
+    weights
+        Loss weights keyed ``"pde"``, ``"boundary"``, ``"initial"`` (default 1 each).
+    dtype
+        ``"float32"`` or ``"float64"`` (recommended for L-BFGS to low losses).
+    device
+        ``None`` picks CUDA when present, else CPU.
+    seed
+        Seeds the initialisation and the sampling (no global RNG state is touched).
+    progress
+        Progress bar; ``None`` shows it when stderr is a terminal.
+    cpu_threads
+        torch intra-op threads while training on CPU (restored afterwards). 1 is fastest
+        for networks of this size and robust on shared machines; ``None`` keeps torch's.
+
+    Examples
+    --------
+    >>> from problems import poisson
+    >>> solution = PINN(adam_steps=500, lbfgs_steps=200).solve(poisson())  # doctest: +SKIP
+    """
+
+    width: int = 50
+    depth: int = 3
+    activation: str = "tanh"
+    adam_steps: int = 2000
+    lbfgs_steps: int = 1000
+    learning_rate: float = 1e-3
+    n_interior: int = 2000
+    n_boundary: int = 400
+    n_initial: int = 400
+    sampling: str = "hammersley"
+    weights: Mapping[str, float] = field(default_factory=dict)
+    dtype: str = "float32"
+    device: str | None = None
+    seed: int = 0
+    progress: bool | None = None
+    cpu_threads: int | None = 1
+
+    name = "pinn"
+
+    def solve(self, problem: Problem) -> Solution:
+        import torch
+
+        from pde_lab.collocation import loss_terms, sample_collocation
+        from pde_lab.memory import PeakMemory
+        from pde_lab.nets import MLP
+        from pde_lab.training import cpu_threads, train
+
+        if not isinstance(problem, Problem):
+            raise TypeError(f"PINN.solve expects a Problem, got {type(problem).__name__}")
+        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        unknown = set(self.weights) - {"pde", "boundary", "initial"}
+        if unknown:
+            raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary', 'initial'")
+        lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
+        if problem.is_time_dependent:
+            lower, upper = np.append(lower, problem.time_span[0]), np.append(upper, problem.time_span[1])
+
+        start = time.perf_counter()
+        threads = self.cpu_threads if device.type == "cpu" else None
+        with PeakMemory(str(device)) as memory, cpu_threads(threads), \
+                torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.seed)
+            network = MLP(problem.input_dim, len(problem.fields), self.width, self.depth,
+                          self.activation, lower, upper).to(device=device, dtype=dtype)
+            collocation = sample_collocation(
+                problem, n_interior=self.n_interior, n_boundary=self.n_boundary, n_initial=self.n_initial,
+                method=self.sampling, seed=self.seed, device=device, dtype=dtype,
+            )
+            result = train(
+                list(network.parameters()),
+                lambda: loss_terms(problem, network, collocation),
+                adam_steps=self.adam_steps, lbfgs_steps=self.lbfgs_steps,
+                learning_rate=self.learning_rate, weights=dict(self.weights),
+                progress=self.progress, description=f"{self.name} {problem.name}",
+            )
+        wall = time.perf_counter() - start
+        network.eval()
+        stats = {
+            "wall_s": wall, "peak_mem_mb": memory.peak_mb, "iterations": result.iterations,
+            "device": str(device), "dtype": str(dtype).removeprefix("torch."),
+            "final_loss": result.history["loss"][-1] if result.history["loss"] else None,
+        }
+        return Solution(problem, network_field(network, device, dtype), self.name, result.status,
+                        result.message, stats, result.history, network)
+
+
+def network_field(network, device, dtype, batch: int = 65536):
+    """A numpy-in, numpy-out evaluator of a torch network, batched and without gradients."""
+    import torch
+
+    def evaluate(points: np.ndarray) -> np.ndarray:
+        out = []
+        with torch.no_grad():
+            for chunk in np.array_split(points, max(1, int(np.ceil(len(points) / batch)))):
+                tensor = torch.as_tensor(chunk, dtype=dtype, device=device)
+                out.append(network(tensor).double().cpu().numpy())
+        return np.concatenate(out)
+
+    return evaluate
