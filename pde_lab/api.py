@@ -15,6 +15,7 @@ __all__ = ["SOLVERS", "solve", "make_solver"]
 SOLVERS: dict[str, str] = {
     "pinn": "pde_lab.solvers.pinn:PINN",
     "fem": "pde_lab.solvers.reference.fem:FEM",
+    "spectral": "pde_lab.solvers.reference.spectral:Spectral",
     "deepxde": "pde_lab.solvers.deepxde_peer:DeepXDEPeer",
 }
 

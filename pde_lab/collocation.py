@@ -88,7 +88,7 @@ def sample_collocation(
                 normals = normals[mask] if normals is not None else None
             target = evaluate_value(condition.value, selected)
             collocation.boundary.append((condition, selected, normals, target))
-    if problem.is_time_dependent:
+    if problem.is_time_dependent and problem.initial_condition is not None:
         t0 = problem.time_span[0]
         space = np.asarray(geometry.sample_interior(n_initial, method=method, seed=seed + 2))
         points = tensor(np.hstack([space, np.full((len(space), 1), t0)]))
