@@ -170,6 +170,22 @@ def _command_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_bench(args: argparse.Namespace) -> int:
+    from pde_lab.bench import BENCHMARKS, run_benchmark, to_markdown
+
+    if args.list:
+        print("\n".join(sorted(BENCHMARKS)))
+        return 0
+    if not args.name:
+        raise ValueError(f"name a benchmark (or --list); known benchmarks: {', '.join(sorted(BENCHMARKS))}")
+    record = run_benchmark(args.name, device=args.device, fast=args.fast)
+    if args.json:
+        print(json.dumps(record, default=_finite_or_none))
+    else:
+        print(to_markdown(record))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pde-lab", description="Physics-informed PDE solvers, checked against references.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="figure: error vs time, fields, errors (.png/.pdf/.svg)")
     compare.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     compare.set_defaults(run=_command_compare)
+    bench = commands.add_parser("bench", help="run a named benchmark (pde_lab vs peers, side by side)")
+    bench.add_argument("name", nargs="?", help="benchmark name (see --list)")
+    bench.add_argument("--list", action="store_true", help="print the benchmark names, one a line")
+    bench.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    bench.add_argument("--fast", action="store_true", help="seconds-long smoke scale (not for recording)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(run=_command_bench)
     return parser
 
 

@@ -123,7 +123,11 @@ def _fields(problem: Problem, function, points: torch.Tensor, engine) -> Fields:
 
 def pde_residuals(problem: Problem, function, points: torch.Tensor, engine=None) -> tuple[torch.Tensor, ...]:
     """Pointwise residuals, one ``(n,)`` tensor per field: ``u_t - F[u]`` or ``R[u]``."""
-    f = _fields(problem, function, points, engine)
+    return field_residuals(problem, _fields(problem, function, points, engine))
+
+
+def field_residuals(problem: Problem, f: Fields) -> tuple[torch.Tensor, ...]:
+    """The residuals of ``problem`` on a ready :class:`~pde_lab.fields.Fields` ``f``."""
     if problem.rate is not None:
         rates = as_field_tuple(problem.rate(f, problem.parameters), problem.fields)
         return tuple(f.d(name, "t") - rate for name, rate in zip(problem.fields, rates, strict=True))

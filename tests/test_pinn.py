@@ -104,3 +104,11 @@ def test_cuda_device(device):
     cpu = solve(poisson(), "pinn", **settings)
     assert here.stats["device"].startswith(device)
     assert math.isclose(here.history["loss"][0], cpu.history["loss"][0], rel_tol=1e-8)
+
+
+def test_nan_initial_data_is_refused_before_training():
+    import dataclasses
+
+    bad = dataclasses.replace(burgers(), initial_condition=lambda x: torch.full_like(x[:, 0], float("nan")))
+    with pytest.raises(ValueError, match="initial_condition returned NaN or inf"):
+        solve(bad, "pinn", **dict(FAST, adam_steps=1, lbfgs_steps=0))

@@ -1,0 +1,63 @@
+"""Named benchmarks: pde_lab solvers and their peers side by side, in one process.
+
+Each benchmark module has ``run(device: str = "cpu", fast: bool = False) -> dict`` returning
+``{"rows": [...], "ratios": {...}}``; :func:`run_benchmark` adds the benchmark name, device,
+date and versions (the JSON contract in DESIGN.md). ``fast=True`` is a seconds-long smoke
+scale for tests; recorded numbers come from the full scale, on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import platform
+from typing import Any
+
+__all__ = ["BENCHMARKS", "run_benchmark", "to_markdown"]
+
+BENCHMARKS: dict[str, str] = {
+    "poisson": "pde_lab.bench.peers:poisson",
+    "burgers": "pde_lab.bench.peers:burgers",
+    "derivatives": "pde_lab.bench.derivatives:run",
+}
+
+
+def run_benchmark(name: str, device: str = "cpu", fast: bool = False) -> dict[str, Any]:
+    """Run benchmark ``name`` and return its JSON-ready record."""
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; known benchmarks: {', '.join(sorted(BENCHMARKS))}")
+    module, _, function = BENCHMARKS[name].partition(":")
+    result = getattr(importlib.import_module(module), function)(device=device, fast=fast)
+    import torch
+
+    device_name = torch.cuda.get_device_name(device) if str(device).startswith("cuda") else platform.processor() or "cpu"
+    versions = {"python": platform.python_version(), "torch": torch.__version__}
+    try:
+        from importlib.metadata import version
+
+        versions["deepxde"] = version("deepxde")
+    except Exception:  # noqa: BLE001 - version lookup is informational only
+        pass
+    return {"benchmark": name, "device": str(device), "device_name": device_name,
+            "date": datetime.date.today().isoformat(), "fast": fast, "versions": versions,
+            "rows": result["rows"], "ratios": result["ratios"]}
+
+
+def to_markdown(record: dict[str, Any]) -> str:
+    """A BENCHMARKS.md section for one benchmark record."""
+    keys = []
+    for row in record["rows"]:
+        keys += [k for k in row if k not in keys]
+    lines = [f"### {record['benchmark']} — {record['date']}, {record['device']} ({record['device_name']})", "",
+             "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for row in record["rows"]:
+        lines.append("| " + " | ".join(_cell(row.get(k)) for k in keys) + " |")
+    lines += ["", "Ratios (measured side by side in one run): " +
+              ", ".join(f"`{k}` = {_cell(v)}" for k, v in record["ratios"].items()), ""]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "" if value is None else str(value)

@@ -1,0 +1,33 @@
+"""The benchmark harness keeps its JSON contract (timings themselves live in BENCHMARKS.md)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pde_lab.bench import run_benchmark, to_markdown
+
+
+def test_list_names_benchmarks():
+    out = subprocess.run([sys.executable, "-m", "pde_lab.cli", "bench", "--list"], capture_output=True, text=True)
+    assert out.returncode == 0 and {"poisson", "burgers", "derivatives"} <= set(out.stdout.split())
+
+
+def test_poisson_benchmark_record_and_markdown():
+    record = run_benchmark("poisson", fast=True)
+    assert {"benchmark", "device", "date", "rows", "ratios", "versions"} <= set(record)
+    names = [row["name"] for row in record["rows"]]
+    assert names == ["pde_lab-pinn", "deepxde", "fem-p2"]
+    for row in record["rows"]:
+        assert {"name", "rel_l2", "wall_s", "peak_mem_mb"} <= set(row) and row["rel_l2"] > 0
+    ratio = record["ratios"]["deepxde_wall_over_pinn_wall"]
+    assert ratio == pytest.approx(record["rows"][1]["wall_s"] / record["rows"][0]["wall_s"])
+    json.dumps(record)
+    table = to_markdown(record)
+    assert "| pde_lab-pinn |" in table and "deepxde_wall_over_pinn_wall" in table
+
+
+def test_unknown_benchmark():
+    with pytest.raises(ValueError, match="known benchmarks: burgers, derivatives, poisson"):
+        run_benchmark("navier")
