@@ -98,10 +98,12 @@ def _command_solve(args: argparse.Namespace) -> int:
     from pde_lab.io import SUPPORTED, check_writable
 
     options = _pairs(args.set, "--set")
-    for name in ("device", "dtype", "seed", "progress"):
+    for name in ("device", "dtype", "seed", "progress", "checkpoint"):
         value = getattr(args, name)
         if value is not None:
             options[name] = value
+    if args.resume:
+        options["resume"] = True
     if args.export:
         check_writable(args.export, SUPPORTED)
     if args.plot:
@@ -202,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--seed", type=int)
     solve.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar on stderr (default: when stderr is a terminal)")
+    solve.add_argument("--checkpoint", metavar="PATH", help="checkpoint file (neural solvers; also on SIGTERM/SIGINT)")
+    solve.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     solve.add_argument("--export", metavar="PATH", help="ParaView output, .vtu (steady) or .pvd (time series)")
     solve.add_argument("--plot", metavar="PATH", help="figure: field, error, loss (.png/.pdf/.svg)")
     solve.add_argument("--json", action="store_true", help="print one JSON object on stdout")

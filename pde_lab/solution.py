@@ -23,6 +23,7 @@ class Status(enum.Enum):
     BUDGET_EXHAUSTED = "budget_exhausted"
     DIVERGED = "diverged"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"
     EXACT = "exact"
 
     @property

@@ -1,8 +1,10 @@
 """The optimisation loop shared by the PINN-type solvers: Adam, then L-BFGS.
 
 Guarantees: a progress bar with the loss and ETA (on a terminal, or when asked), a
-history of every loss term, and NaN/inf detection that stops, restores the last finite
-parameters and reports ``Status.DIVERGED`` with a hint instead of raising.
+history of every loss term, NaN/inf detection that stops, restores the last finite
+parameters and reports ``Status.DIVERGED`` with a hint instead of raising, and optional
+checkpoints (every N iterations, at the end, on SIGTERM/SIGINT) that a resumed run
+continues from exactly.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
+from pde_lab.checkpoint import Checkpointing, interrupt_flag, load_checkpoint, save_checkpoint
 from pde_lab.solution import Status
 
 __all__ = ["TrainResult", "train", "cpu_threads"]
@@ -55,10 +59,6 @@ class _NonFinite(Exception):
     pass
 
 
-def _weighted(terms: dict[str, torch.Tensor], weights: dict[str, float]) -> torch.Tensor:
-    return sum(weights.get(name, 1.0) * value for name, value in terms.items())
-
-
 def train(
     parameters: Sequence[torch.nn.Parameter],
     loss_terms: LossTerms,
@@ -70,6 +70,8 @@ def train(
     progress: bool | None = None,
     description: str = "training",
     lbfgs_chunk: int = 25,
+    checkpoint: Checkpointing | None = None,
+    fingerprint: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Minimise ``sum_k weights[k] * loss_terms()[k]`` over ``parameters``.
 
@@ -85,113 +87,168 @@ def train(
         ``lbfgs_chunk`` iterations so progress and divergence are checked in between.
     progress
         Show a tqdm bar; ``None`` shows it only when stderr is a terminal.
+    checkpoint, fingerprint
+        Write the state every ``checkpoint.every`` iterations, at the end and on
+        SIGTERM/SIGINT (then stop with ``Status.INTERRUPTED``); with ``checkpoint.resume``,
+        continue from the file, which must carry the same ``fingerprint``.
     """
-    from tqdm.auto import tqdm
-
     if adam_steps < 0 or lbfgs_steps < 0:
         raise ValueError("adam_steps and lbfgs_steps must be >= 0")
     if not math.isfinite(learning_rate) or learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive and finite, got {learning_rate}")
-    weights = dict(weights or {})
-    parameters = list(parameters)
-    history: dict[str, list[float]] = {"iteration": [], "loss": []}
-    good = [p.detach().clone() for p in parameters]
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=adam_steps + lbfgs_steps, desc=description, disable=not show, dynamic_ncols=True)
-    iteration = 0
+    run = _Run(list(parameters), loss_terms, dict(weights or {}), checkpoint, dict(fingerprint or {}))
+    with interrupt_flag(checkpoint is not None) as flag:
+        return run.execute(adam_steps, lbfgs_steps, learning_rate, lbfgs_chunk, progress, description, flag)
 
-    def record(terms: dict[str, torch.Tensor], total: torch.Tensor) -> None:
+
+class _Run:
+    """The state of one optimisation: parameters, optimizers, counters, history."""
+
+    def __init__(self, parameters, loss_terms, weights, checkpoint, fingerprint) -> None:
+        self.parameters, self.loss_terms, self.weights = parameters, loss_terms, weights
+        self.checkpoint, self.fingerprint = checkpoint, fingerprint
+        self.history: dict[str, list[float]] = {"iteration": [], "loss": []}
+        self.good = [p.detach().clone() for p in parameters]
+        self.iteration = self.adam_done = self.lbfgs_done = 0
+        self.last_saved = 0
+
+    # ------------------------------------------------------------------ pieces
+    def total(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        terms = self.loss_terms()
+        return terms, sum(self.weights.get(name, 1.0) * value for name, value in terms.items())
+
+    def record(self, terms: dict[str, torch.Tensor], total: torch.Tensor) -> None:
         value = float(total.detach())
         if not math.isfinite(value):
             raise _NonFinite
-        history["iteration"].append(iteration)
-        history["loss"].append(value)
+        self.history["iteration"].append(self.iteration)
+        self.history["loss"].append(value)
         for name, term in terms.items():
-            history.setdefault(name, []).append(float(term.detach()))
+            self.history.setdefault(name, []).append(float(term.detach()))
 
-    def remember() -> None:
-        if all(torch.isfinite(p).all() for p in parameters):
-            with torch.no_grad():
-                for saved, p in zip(good, parameters, strict=True):
-                    saved.copy_(p)
-        else:
+    def remember(self) -> None:
+        if not all(torch.isfinite(p).all() for p in self.parameters):
             raise _NonFinite
-
-    def diverged(stage: str) -> TrainResult:
         with torch.no_grad():
-            for saved, p in zip(good, parameters, strict=True):
+            for saved, p in zip(self.good, self.parameters, strict=True):
+                saved.copy_(p)
+
+    def save(self, adam, lbfgs) -> None:
+        if self.checkpoint is None:
+            return
+        save_checkpoint(self.checkpoint.path, {
+            "fingerprint": self.fingerprint, "iteration": self.iteration, "adam_done": self.adam_done,
+            "lbfgs_done": self.lbfgs_done, "parameters": [p.detach().cpu() for p in self.parameters],
+            "adam": adam.state_dict(), "lbfgs": None if lbfgs is None else lbfgs.state_dict(),
+            "history": self.history,
+        })
+        self.last_saved = self.iteration
+
+    def restore(self, adam, lbfgs) -> None:
+        if self.checkpoint is None or not self.checkpoint.resume:
+            return
+        state = load_checkpoint(self.checkpoint.path, self.fingerprint)
+        if state is None:
+            return
+        with torch.no_grad():
+            for p, saved in zip(self.parameters, state["parameters"], strict=True):
+                p.copy_(saved)
+        adam.load_state_dict(state["adam"])
+        if state["lbfgs"] is not None:
+            lbfgs.load_state_dict(state["lbfgs"])
+        self.iteration, self.adam_done, self.lbfgs_done = state["iteration"], state["adam_done"], state["lbfgs_done"]
+        self.history = state["history"]
+        self.last_saved = self.iteration
+        self.remember()
+
+    def due(self) -> bool:
+        return self.checkpoint is not None and self.iteration - self.last_saved >= self.checkpoint.every
+
+    # ------------------------------------------------------------------- loop
+    def execute(self, adam_steps, lbfgs_steps, learning_rate, lbfgs_chunk, progress, description, flag) -> TrainResult:
+        from tqdm.auto import tqdm
+
+        adam = torch.optim.Adam(self.parameters, lr=learning_rate)
+        lbfgs = torch.optim.LBFGS(self.parameters, lr=1.0, max_iter=lbfgs_chunk, history_size=50,
+                                  tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
+        self.restore(adam, lbfgs)
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = tqdm(total=adam_steps + lbfgs_steps, initial=self.iteration, desc=description, disable=not show,
+                   dynamic_ncols=True)
+        converged, stage = False, "Adam"
+        try:
+            while self.adam_done < adam_steps:
+                if flag["signal"]:
+                    return self.interrupted(flag["signal"], adam, None, bar)
+                adam.zero_grad(set_to_none=True)
+                terms, total = self.total()
+                self.record(terms, total)
+                self.remember()
+                total.backward()
+                adam.step()
+                self.adam_done += 1
+                self.iteration += 1
+                bar.update(1)
+                if self.iteration % 20 == 0:
+                    bar.set_postfix(loss=f"{self.history['loss'][-1]:.3e}")
+                if self.due():
+                    self.save(adam, None)
+            self.remember()
+            stage = "L-BFGS"
+
+            def closure() -> torch.Tensor:
+                lbfgs.zero_grad(set_to_none=True)
+                _, total = self.total()
+                if not torch.isfinite(total):
+                    raise _NonFinite
+                total.backward()
+                return total
+
+            while self.lbfgs_done < lbfgs_steps:
+                if flag["signal"]:
+                    return self.interrupted(flag["signal"], adam, lbfgs, bar)
+                chunk = min(lbfgs_chunk, lbfgs_steps - self.lbfgs_done)
+                lbfgs.param_groups[0]["max_iter"] = chunk
+                before = lbfgs.state[self.parameters[0]].get("n_iter", 0)
+                lbfgs.step(closure)
+                made = max(lbfgs.state[self.parameters[0]].get("n_iter", 0) - before, 1)
+                self.lbfgs_done += made
+                self.iteration += made
+                self.record(*self.total())
+                self.remember()
+                bar.update(made)
+                bar.set_postfix(loss=f"{self.history['loss'][-1]:.3e}")
+                if made < chunk:  # stopped on its tolerances
+                    converged = True
+                    break
+                if self.due():
+                    self.save(adam, lbfgs)
+        except _NonFinite:
+            return self.diverged(stage, learning_rate, bar)
+        bar.close()
+        self.save(adam, lbfgs if lbfgs_steps else None)
+        final = self.history["loss"][-1] if self.history["loss"] else float("nan")
+        if converged:
+            return TrainResult(Status.CONVERGED, f"L-BFGS met its tolerance; final loss {final:.3e}",
+                               self.iteration, self.history)
+        message = (f"used the whole budget (adam_steps={adam_steps}, lbfgs_steps={lbfgs_steps}); final loss "
+                   f"{final:.3e}. Increase lbfgs_steps (or adam_steps) to lower it further.")
+        return TrainResult(Status.BUDGET_EXHAUSTED, message, self.iteration, self.history)
+
+    def diverged(self, stage: str, learning_rate: float, bar) -> TrainResult:
+        with torch.no_grad():
+            for saved, p in zip(self.good, self.parameters, strict=True):
                 p.copy_(saved)
         bar.close()
         message = (
-            f"loss or parameters became NaN/inf during {stage} at iteration {iteration}; kept the last "
+            f"loss or parameters became NaN/inf during {stage} at iteration {self.iteration}; kept the last "
             f"finite parameters. Try a lower learning rate (now {learning_rate:g}) or dtype='float64'."
         )
-        return TrainResult(Status.DIVERGED, message, iteration, history)
+        return TrainResult(Status.DIVERGED, message, self.iteration, self.history)
 
-    adam = torch.optim.Adam(parameters, lr=learning_rate)
-    try:
-        for _ in range(adam_steps):
-            adam.zero_grad(set_to_none=True)
-            terms = loss_terms()
-            total = _weighted(terms, weights)
-            record(terms, total)
-            remember()
-            total.backward()
-            adam.step()
-            iteration += 1
-            bar.update(1)
-            if iteration % 20 == 0:
-                bar.set_postfix(loss=f"{history['loss'][-1]:.3e}")
-        remember()
-    except _NonFinite:
-        return diverged("Adam")
-
-    converged = False
-    if lbfgs_steps > 0:
-        lbfgs = torch.optim.LBFGS(
-            parameters,
-            lr=1.0,
-            max_iter=lbfgs_chunk,
-            history_size=50,
-            tolerance_grad=1e-12,
-            tolerance_change=1e-15,
-            line_search_fn="strong_wolfe",
-        )
-
-        def closure() -> torch.Tensor:
-            lbfgs.zero_grad(set_to_none=True)
-            terms = loss_terms()
-            total = _weighted(terms, weights)
-            if not torch.isfinite(total):
-                raise _NonFinite
-            total.backward()
-            return total
-
-        done = 0
-        try:
-            while done < lbfgs_steps:
-                lbfgs.param_groups[0]["max_iter"] = min(lbfgs_chunk, lbfgs_steps - done)
-                before = lbfgs.state[parameters[0]].get("n_iter", 0)
-                lbfgs.step(closure)
-                made = lbfgs.state[parameters[0]].get("n_iter", 0) - before
-                done += max(made, 1)
-                iteration += max(made, 1)
-                terms = loss_terms()
-                record(terms, _weighted(terms, weights))
-                remember()
-                bar.update(max(made, 1))
-                bar.set_postfix(loss=f"{history['loss'][-1]:.3e}")
-                if made < lbfgs.param_groups[0]["max_iter"]:  # stopped on its tolerances
-                    converged = True
-                    break
-        except _NonFinite:
-            return diverged("L-BFGS")
-    bar.close()
-    final = history["loss"][-1] if history["loss"] else float("nan")
-    if converged:
-        return TrainResult(Status.CONVERGED, f"L-BFGS met its tolerance; final loss {final:.3e}", iteration, history)
-    message = (
-        f"used the whole budget (adam_steps={adam_steps}, lbfgs_steps={lbfgs_steps}); final loss "
-        f"{final:.3e}. Increase lbfgs_steps (or adam_steps) to lower it further."
-    )
-    return TrainResult(Status.BUDGET_EXHAUSTED, message, iteration, history)
+    def interrupted(self, name: str, adam, lbfgs, bar) -> TrainResult:
+        bar.close()
+        self.save(adam, lbfgs)
+        message = (f"stopped by {name} at iteration {self.iteration}; checkpoint written to "
+                   f"{self.checkpoint.path}. Run again with resume=True (--resume) to continue.")
+        return TrainResult(Status.INTERRUPTED, message, self.iteration, self.history)

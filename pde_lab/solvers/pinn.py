@@ -14,6 +14,7 @@ baseline the other neural solvers are measured against.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -85,6 +86,11 @@ class PINN:
     cpu_threads
         torch intra-op threads while training on CPU (restored afterwards). 1 is fastest
         for networks of this size and robust on shared machines; ``None`` keeps torch's.
+    checkpoint, checkpoint_every, resume
+        Checkpoint file (written atomically every ``checkpoint_every`` iterations, at the
+        end and on SIGTERM/SIGINT, which stops the run with status ``interrupted``); with
+        ``resume=True`` the run continues from it and, seeded on CPU, ends bit for bit
+        where an uninterrupted run would.
 
     Examples
     --------
@@ -108,12 +114,16 @@ class PINN:
     seed: int = 0
     progress: bool | None = None
     cpu_threads: int | None = 1
+    checkpoint: str | None = None
+    checkpoint_every: int = 500
+    resume: bool = False
 
     name = "pinn"
 
     def solve(self, problem: Problem) -> Solution:
         import torch
 
+        from pde_lab.checkpoint import Checkpointing
         from pde_lab.collocation import loss_terms, sample_collocation
         from pde_lab.memory import PeakMemory
         from pde_lab.nets import MLP
@@ -122,6 +132,9 @@ class PINN:
         if not isinstance(problem, Problem):
             raise TypeError(f"PINN.solve expects a Problem, got {type(problem).__name__}")
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        if self.resume and self.checkpoint is None:
+            raise ValueError("resume=True needs a checkpoint path")
+        checkpointing = None if self.checkpoint is None else Checkpointing(self.checkpoint, self.checkpoint_every, self.resume)
         unknown = set(self.weights) - {"pde", "boundary", "initial"}
         if unknown:
             raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary', 'initial'")
@@ -146,6 +159,7 @@ class PINN:
                 adam_steps=self.adam_steps, lbfgs_steps=self.lbfgs_steps,
                 learning_rate=self.learning_rate, weights=dict(self.weights),
                 progress=self.progress, description=f"{self.name} {problem.name}",
+                checkpoint=checkpointing, fingerprint=self._fingerprint(problem, network),
             )
         wall = time.perf_counter() - start
         network.eval()
@@ -156,6 +170,17 @@ class PINN:
         }
         return Solution(problem, network_field(network, device, dtype), self.name, result.status,
                         result.message, stats, result.history, network)
+
+
+    def _fingerprint(self, problem: Problem, network) -> dict:
+        """What must match for a checkpoint to be resumed: problem, settings, shapes."""
+        ignored = {"progress", "checkpoint", "checkpoint_every", "resume", "cpu_threads", "adam_steps", "lbfgs_steps"}
+        settings = {f.name: repr(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in ignored}
+        parameters = {k: v if isinstance(v, (int, float, str, bool)) else getattr(v, "__qualname__", type(v).__name__)
+                      for k, v in problem.parameters.items()}
+        return {"solver": self.name, "problem": problem.name, "parameters": repr(sorted(parameters.items())),
+                "settings": repr(sorted(settings.items())),
+                "shapes": repr([tuple(p.shape) for p in network.parameters()])}
 
 
 def network_field(network, device, dtype, batch: int = 65536):

@@ -1,0 +1,79 @@
+"""Checkpoints: SIGTERM writes one and stops; resume ends bit for bit where an uninterrupted
+run ends; corrupted or foreign checkpoints are refused with a clear error."""
+
+import os
+import signal
+
+import pytest
+import torch
+
+from geometries import Rectangle
+from pde_lab import Dirichlet, Problem, Status, solve
+
+SETTINGS = dict(width=12, depth=2, n_interior=80, n_boundary=40, adam_steps=40, lbfgs_steps=40,
+                dtype="float64", device="cpu", progress=False, seed=3)
+
+
+def _problem(kill_at=None):
+    calls = {"n": 0}
+
+    def residual(f, p):
+        calls["n"] += 1
+        if calls["n"] == kill_at:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return -f.lap("u") - 1.0
+
+    return Problem(name="poisson-ones", geometry=Rectangle((0, 0), (1, 1)), residual=residual,
+                   boundary_conditions=(Dirichlet(0.0),))
+
+
+@pytest.mark.parametrize("kill_at", [15, 50])  # during Adam, during the first L-BFGS chunk
+def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, kill_at):
+    path = str(tmp_path / "run.ckpt")
+    whole = solve(_problem(), "pinn", **SETTINGS)
+    stopped = solve(_problem(kill_at), "pinn", checkpoint=path, **SETTINGS)
+    assert stopped.status is Status.INTERRUPTED and "SIGTERM" in stopped.message and "resume" in stopped.message
+    assert os.path.exists(path) and stopped.stats["iterations"] < 80
+    resumed = solve(_problem(), "pinn", checkpoint=path, resume=True, **SETTINGS)
+    assert resumed.status.ok and resumed.stats["iterations"] == whole.stats["iterations"]
+    for a, b in zip(whole.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert resumed.history["loss"] == whole.history["loss"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run.ckpt"]  # no temporary files left
+
+
+def test_periodic_checkpoints_and_extending_the_budget(tmp_path):
+    path = str(tmp_path / "run.ckpt")
+    short = solve(_problem(), "pinn", checkpoint=path, checkpoint_every=10, **dict(SETTINGS, lbfgs_steps=0))
+    longer = solve(_problem(), "pinn", checkpoint=path, resume=True, **dict(SETTINGS, adam_steps=60, lbfgs_steps=0))
+    straight = solve(_problem(), "pinn", **dict(SETTINGS, adam_steps=60, lbfgs_steps=0))
+    assert short.stats["iterations"] == 40 and longer.stats["iterations"] == 60
+    assert longer.history["loss"] == straight.history["loss"]
+
+
+def test_corrupted_and_foreign_checkpoints_are_refused(tmp_path):
+    path = tmp_path / "run.ckpt"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="cannot read checkpoint"):
+        solve(_problem(), "pinn", checkpoint=str(path), resume=True, **SETTINGS)
+    path.unlink()
+    solve(_problem(), "pinn", checkpoint=str(path), **dict(SETTINGS, adam_steps=5, lbfgs_steps=0))
+    with pytest.raises(ValueError, match="different run .*settings.*shapes"):
+        solve(_problem(), "pinn", checkpoint=str(path), resume=True, **dict(SETTINGS, width=13))
+    with pytest.raises(ValueError, match="folder .* does not exist"):
+        solve(_problem(), "pinn", checkpoint=str(tmp_path / "nope" / "x.ckpt"), **SETTINGS)
+    with pytest.raises(ValueError, match="needs a checkpoint path"):
+        solve(_problem(), "pinn", resume=True, **SETTINGS)
+
+
+def test_cli_resume_continues_a_checkpointed_run(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "p.ckpt"
+    base = [sys.executable, "-m", "pde_lab.cli", "solve", "poisson", "--set", "n_interior=64", "--set", "lbfgs_steps=0",
+            "--dtype", "float64", "--checkpoint", str(path), "--json"]
+    first = json.loads(subprocess.run(base + ["--set", "adam_steps=10"], capture_output=True, text=True).stdout)
+    second = json.loads(subprocess.run(base + ["--set", "adam_steps=25", "--resume"], capture_output=True, text=True).stdout)
+    assert first["iterations"] == 10 and second["iterations"] == 25 and path.exists()
