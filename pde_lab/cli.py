@@ -93,9 +93,38 @@ def _command_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _relaunch_distributed(args: argparse.Namespace) -> int | None:
+    """``--nproc N``: run this same command under torchrun with N processes."""
+    import os
+    import subprocess
+
+    if not args.nproc or args.nproc == 1 or "WORLD_SIZE" in os.environ:
+        return None
+    if args.nproc < 1:
+        raise ValueError(f"--nproc must be >= 1, got {args.nproc}")
+    argv, skip = [], False
+    for item in args.argv:
+        if skip:
+            skip = False
+        elif item == "--nproc":
+            skip = True
+        elif not item.startswith("--nproc="):
+            argv.append(item)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(args.nproc),
+               "-m", "pde_lab.cli", *argv]
+    return subprocess.call(command)
+
+
 def _command_solve(args: argparse.Namespace) -> int:
     from pde_lab.api import make_solver
     from pde_lab.io import SUPPORTED, check_writable
+
+    relaunched = _relaunch_distributed(args)
+    if relaunched is not None:
+        return relaunched
+    from pde_lab.distributed import init_from_environment, rank_and_world
+
+    init_from_environment()
 
     options = _pairs(args.set, "--set")
     for name in ("device", "dtype", "seed", "progress", "checkpoint"):
@@ -111,6 +140,8 @@ def _command_solve(args: argparse.Namespace) -> int:
     problem = load_problem(args.problem, **_pairs(args.param, "--param"))
     solver = make_solver(args.solver, **options)
     solution = solver.solve(problem)
+    if rank_and_world()[0] != 0:  # one report and one set of files: rank 0's
+        return 0 if solution.status.ok else 1
     record = solution.summary()
     record["rel_l2"] = None
     if problem.has_reference and solution.status.ok:
@@ -204,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--seed", type=int)
     solve.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar on stderr (default: when stderr is a terminal)")
+    solve.add_argument("--nproc", type=int, help="data-parallel processes on this node (via torchrun)")
     solve.add_argument("--checkpoint", metavar="PATH", help="checkpoint file (neural solvers; also on SIGTERM/SIGINT)")
     solve.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     solve.add_argument("--export", metavar="PATH", help="ParaView output, .vtu (steady) or .pvd (time series)")
@@ -233,7 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.run(args)
     except (ValueError, TypeError) as error:

@@ -206,6 +206,7 @@ class Solution:
             "iterations": stats.get("iterations"),
             "status": self.status.value,
             "message": self.message,
+            "world_size": stats.get("world_size", 1),
         }
 
     def __repr__(self) -> str:

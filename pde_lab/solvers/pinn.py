@@ -125,6 +125,7 @@ class PINN:
 
         from pde_lab.checkpoint import Checkpointing
         from pde_lab.collocation import loss_terms, sample_collocation
+        from pde_lab.distributed import global_mean, rank_and_world, shard, wrap
         from pde_lab.memory import PeakMemory
         from pde_lab.nets import MLP
         from pde_lab.training import cpu_threads, train
@@ -153,19 +154,21 @@ class PINN:
                 problem, n_interior=self.n_interior, n_boundary=self.n_boundary, n_initial=self.n_initial,
                 method=self.sampling, seed=self.seed, device=device, dtype=dtype,
             )
+            rank, world = rank_and_world()  # data parallel under torchrun: a shard of the global batch each
+            collocation, model = shard(collocation, rank, world), wrap(network, device)
             result = train(
                 list(network.parameters()),
-                lambda: loss_terms(problem, network, collocation),
+                lambda: {k: global_mean(v) for k, v in loss_terms(problem, model, collocation).items()},
                 adam_steps=self.adam_steps, lbfgs_steps=self.lbfgs_steps,
                 learning_rate=self.learning_rate, weights=dict(self.weights),
-                progress=self.progress, description=f"{self.name} {problem.name}",
+                progress=self.progress if rank == 0 else False, description=f"{self.name} {problem.name}",
                 checkpoint=checkpointing, fingerprint=self._fingerprint(problem, network),
             )
         wall = time.perf_counter() - start
         network.eval()
         stats = {
             "wall_s": wall, "peak_mem_mb": memory.peak_mb, "iterations": result.iterations,
-            "device": str(device), "dtype": str(dtype).removeprefix("torch."),
+            "device": str(device), "dtype": str(dtype).removeprefix("torch."), "world_size": world,
             "final_loss": result.history["loss"][-1] if result.history["loss"] else None,
         }
         return Solution(problem, network_field(network, device, dtype), self.name, result.status,
