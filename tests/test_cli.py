@@ -59,7 +59,7 @@ def test_time_dependent_problem_without_reference_solver_reports_rel_l2(tmp_path
 @pytest.mark.parametrize(
     "args, match",
     [
-        (("solve", "heat-3d"), "unknown problem 'heat-3d'; known problems: burgers, poisson, poisson-lshape"),
+        (("solve", "heat-3d"), "unknown problem 'heat-3d'; known problems: allen-cahn, allen-cahn-2d, burgers,"),
         (("solve", "poisson", "--solver", "fenics"), "unknown solver 'fenics'; known solvers:"),
         (("solve", "poisson", "--set", "widht=3"), "has no option"),
         (("solve", "poisson", "--set", "adam_steps"), "expects key=value"),
