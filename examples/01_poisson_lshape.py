@@ -24,8 +24,8 @@ def main(fast: bool = False, out_dir: str | Path = "out") -> dict[str, float]:
     out.mkdir(parents=True, exist_ok=True)
     problem = poisson_lshape()
     reference = problem.reference()  # P2 FEM, h = 0.02
-    pinn = PINN(width=32, depth=3, n_interior=800 if fast else 4000, n_boundary=200 if fast else 800,
-                adam_steps=300 if fast else 3000, lbfgs_steps=300 if fast else 2000,
+    pinn = PINN(width=32, depth=3, n_interior=800 if fast else 2000, n_boundary=200 if fast else 400,
+                adam_steps=300 if fast else 2000, lbfgs_steps=300 if fast else 1500,
                 weights={"boundary": 10.0}, dtype="float64", seed=0)
     solutions = {
         "pinn": solve(problem, pinn),
