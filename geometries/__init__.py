@@ -9,6 +9,7 @@ Importing this package imports neither DeepXDE nor torch; DeepXDE is loaded on t
 point query or sample (see :mod:`geometries._deepxde`).
 """
 
+from geometries.ball import Ball
 from geometries.base import Geometry
 from geometries.box import Box
 from geometries.csg import CSGDifference, CSGIntersection, CSGUnion
@@ -20,6 +21,7 @@ from geometries.rectangle import Rectangle
 from geometries.time_domain import TimeDomain
 
 __all__ = [
+    "Ball",
     "Box",
     "CSGDifference",
     "CSGIntersection",

@@ -7,7 +7,16 @@ from problems.allen_cahn import allen_cahn as allen_cahn
 from problems.allen_cahn import allen_cahn_2d as allen_cahn_2d
 from problems.burgers import burgers as burgers
 from problems.burgers import burgers_2d as burgers_2d
+from problems.chemotaxis import indirect_signalling as indirect_signalling
+from problems.chemotaxis import keller_segel as keller_segel
 from problems.heat import heat as heat
+from problems.high_dim import allen_cahn_nd as allen_cahn_nd
+from problems.high_dim import poisson_nd as poisson_nd
+from problems.high_dim import sine_gordon_nd as sine_gordon_nd
 from problems.kuramoto_sivashinsky import kuramoto_sivashinsky as kuramoto_sivashinsky
+from problems.navier_stokes import cavity as cavity
+from problems.navier_stokes import kovasznay as kovasznay
+from problems.navier_stokes import taylor_green as taylor_green
+from problems.navier_stokes import torus as torus
 from problems.poisson import poisson as poisson
 from problems.poisson import poisson_lshape as poisson_lshape

@@ -86,6 +86,9 @@ class PINN:
     cpu_threads
         torch intra-op threads while training on CPU (restored afterwards). 1 is fastest
         for networks of this size and robust on shared machines; ``None`` keeps torch's.
+    derivatives
+        Derivative engine for the residuals: ``"autograd"`` (nested reverse mode),
+        ``"taylor"``, ``"forward-laplacian"`` or ``"stde"`` (see :mod:`pde_lab.derivatives`).
     checkpoint, checkpoint_every, resume
         Checkpoint file (written atomically every ``checkpoint_every`` iterations, at the
         end and on SIGTERM/SIGINT, which stops the run with status ``interrupted``); with
@@ -117,6 +120,7 @@ class PINN:
     checkpoint: str | None = None
     checkpoint_every: int = 500
     resume: bool = False
+    derivatives: str = "autograd"
 
     name = "pinn"
 
@@ -125,6 +129,7 @@ class PINN:
 
         from pde_lab.checkpoint import Checkpointing
         from pde_lab.collocation import loss_terms, sample_collocation
+        from pde_lab.derivatives import make_engine
         from pde_lab.distributed import global_mean, rank_and_world, shard, wrap
         from pde_lab.memory import PeakMemory
         from pde_lab.nets import MLP
@@ -156,9 +161,10 @@ class PINN:
             )
             rank, world = rank_and_world()  # data parallel under torchrun: a shard of the global batch each
             collocation, model = shard(collocation, rank, world), wrap(network, device)
+            engine = make_engine(self.derivatives, network)
             result = train(
                 list(network.parameters()),
-                lambda: {k: global_mean(v) for k, v in loss_terms(problem, model, collocation).items()},
+                lambda: {k: global_mean(v) for k, v in loss_terms(problem, model, collocation, engine).items()},
                 adam_steps=self.adam_steps, lbfgs_steps=self.lbfgs_steps,
                 learning_rate=self.learning_rate, weights=dict(self.weights),
                 progress=self.progress if rank == 0 else False, description=f"{self.name} {problem.name}",
