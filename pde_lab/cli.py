@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -78,8 +77,15 @@ def _pairs(items: Sequence[str] | None, flag: str) -> dict[str, Any]:
     return out
 
 
-def _finite_or_none(value: Any) -> Any:
-    return value if not (isinstance(value, float) and not math.isfinite(value)) else None
+def _json_ready(value: Any) -> Any:
+    """Recursively replace NaN/inf by ``None`` so the output is valid JSON."""
+    from pde_lab.solution import finite_or_none
+
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return finite_or_none(value)
 
 
 def _command_list(args: argparse.Namespace) -> int:
@@ -145,13 +151,13 @@ def _command_solve(args: argparse.Namespace) -> int:
     record = solution.summary()
     record["rel_l2"] = None
     if problem.has_reference and solution.status.ok:
-        record["rel_l2"] = _finite_or_none(solution.error_vs(problem.reference()))
+        record["rel_l2"] = solution.error_vs(problem.reference())
     if args.export and solution.status.ok:
         record["export"] = str(solution.export(args.export))
     if args.plot:
         record["plot"] = str(solution.plot(args.plot))
     if args.json:
-        print(json.dumps(record))
+        print(json.dumps(_json_ready(record)))
     else:
         for key, value in record.items():
             print(f"{key:>12}: {value:.4g}" if isinstance(value, float) else f"{key:>12}: {value}")
@@ -213,7 +219,7 @@ def _command_bench(args: argparse.Namespace) -> int:
         raise ValueError(f"name a benchmark (or --list); known benchmarks: {', '.join(sorted(BENCHMARKS))}")
     record = run_benchmark(args.name, device=args.device, fast=args.fast)
     if args.json:
-        print(json.dumps(record, default=_finite_or_none))
+        print(json.dumps(_json_ready(record)))
     else:
         print(to_markdown(record))
     return 0

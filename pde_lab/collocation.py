@@ -56,7 +56,8 @@ def sample_collocation(
 ) -> Collocation:
     """Sample interior, boundary and initial points for ``problem``.
 
-    Space is sampled by the geometry (``method``: uniform, sobol, hammersley, ...); times
+    Interior points come from the geometry (``method``: uniform, sobol, hammersley, ...),
+    jointly over the space-time cylinder for evolution problems; boundary points get times
     uniformly at random from ``problem.time_span``. Everything is seeded by ``seed``.
     """
     for name, n in (("n_interior", n_interior), ("n_boundary", n_boundary), ("n_initial", n_initial)):
@@ -68,7 +69,10 @@ def sample_collocation(
     def tensor(array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(array, dtype=np.float64), dtype=dtype, device=device)
 
-    interior = _with_time(problem, geometry.sample_interior(n_interior, method=method, seed=seed), rng)
+    if problem.is_time_dependent:  # one joint sequence over the space-time cylinder
+        interior = geometry.sample_space_time(n_interior, problem.time_span, method=method, seed=seed)
+    else:
+        interior = geometry.sample_interior(n_interior, method=method, seed=seed)
     collocation = Collocation(interior=tensor(interior))
     if problem.boundary_conditions:
         space = np.asarray(geometry.sample_boundary(n_boundary, method=method, seed=seed + 1))

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,9 +33,9 @@ from types import MappingProxyType
 from typing import Any
 
 from pde_lab.api import make_solver
-from pde_lab.io import _temporary, check_writable
+from pde_lab.io import check_writable, write_atomically
 from pde_lab.problem import Problem
-from pde_lab.solution import Solution, Status
+from pde_lab.solution import Solution, Status, finite_or_none
 
 __all__ = ["Comparison", "compare"]
 
@@ -85,14 +84,14 @@ class Comparison:
 
         Non-finite numbers become ``None`` (JSON ``null``).
         """
-        rows = [{key: _finite_or_none(row[key]) for key in COLUMNS} for row in self.rows]
+        rows = [{key: finite_or_none(row[key]) for key in COLUMNS} for row in self.rows]
         return {"problem": self.problem.name, "rows": rows}
 
     def to_json(self, path: str | PathLike) -> Path:
         """Write :meth:`to_dict` as JSON (atomically); returns the path."""
         path = check_writable(path, (".json",))
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
-        return _write_atomically(path, lambda temporary: temporary.write_text(text))
+        return write_atomically(path, lambda temporary: temporary.write_text(text))
 
     def to_csv(self, path: str | PathLike) -> Path:
         """Write the rows as CSV, one column per key, empty cells for ``None`` (atomically)."""
@@ -104,7 +103,7 @@ class Comparison:
                 writer.writeheader()
                 writer.writerows(self.to_dict()["rows"])
 
-        return _write_atomically(path, write)
+        return write_atomically(path, write)
 
     def plot(self, path: str | PathLike | None = None, *, field: str | None = None) -> Any:
         """Error against wall time for every run, then field and |error| of each solver that succeeded.
@@ -124,7 +123,7 @@ class Comparison:
         import matplotlib.pyplot as plt
         import numpy as np
 
-        from pde_lab.plot import _plot_points, draw_field
+        from pde_lab.plot import plot_points, draw_field
 
         problem = self.problem
         name = field or problem.fields[0]
@@ -139,7 +138,7 @@ class Comparison:
         figure = plt.figure(figsize=(15, 4.2 * max(1, len(drawn))), constrained_layout=True)
         grid = figure.add_gridspec(max(1, len(drawn)), 3)
         self._draw_cost(figure.add_subplot(grid[:, 0]))
-        points = _plot_points(problem)
+        points = plot_points(problem)
         theirs = None if self.reference is None else self.reference(points)[:, index]
         when = (
             f" at t={points[0, -1]:.3g}"
@@ -163,7 +162,7 @@ class Comparison:
         if path is None:
             return figure
         try:
-            return _write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=110))
+            return write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=110))
         finally:
             plt.close(figure)
 
@@ -390,22 +389,5 @@ def _cell(key: str, value: Any) -> str:
     return str(value)
 
 
-def _finite_or_none(value: Any) -> Any:
-    """NaN and inf -> ``None`` (JSON ``null``); the same rule as ``pde-lab solve --json``."""
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
 def _positive(value: Any) -> bool:
     return isinstance(value, (int, float)) and 0 < value < math.inf
-
-
-def _write_atomically(path: Path, write: Any) -> Path:
-    """``write(temporary)`` in ``path``'s folder, then rename into place; nothing left on failure."""
-    temporary = _temporary(path.parent, path.suffix)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path

@@ -18,7 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from pde_lab.solution import Solution
 
-__all__ = ["export_solution", "check_writable"]
+__all__ = ["export_solution", "check_writable", "write_atomically"]
 
 SUPPORTED = (".vtu", ".pvd")
 _CELL_TYPES = {"MeshLine1": "line", "MeshTri1": "triangle", "MeshQuad1": "quad",
@@ -86,6 +86,19 @@ def _temporary(folder: Path, suffix: str) -> Path:
     os.umask(umask)
     os.chmod(name, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
     return Path(name)
+
+
+def write_atomically(path: Path, write: Any) -> Path:
+    """``write(temporary)`` in ``path``'s folder, then rename into place; nothing left on failure."""
+    path = Path(path)
+    temporary = _temporary(path.parent, path.suffix)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def export_solution(

@@ -13,7 +13,7 @@ import numpy as np
 if TYPE_CHECKING:
     from pde_lab.solution import Solution
 
-__all__ = ["plot_solution", "draw_field"]
+__all__ = ["plot_solution", "draw_field", "plot_points"]
 
 
 def _triangulation(points: np.ndarray, geometry: Any):
@@ -55,7 +55,7 @@ def draw_field(ax: Any, problem: Any, points: np.ndarray, values: np.ndarray, ti
     ax.set_title(title)
 
 
-def _plot_points(problem: Any) -> np.ndarray:
+def plot_points(problem: Any) -> np.ndarray:
     """Evaluation points for the figure: the final instant for evolution problems in 2D+."""
     points = problem.evaluation_points()
     if problem.is_time_dependent and problem.spatial_dim > 1:
@@ -97,7 +97,7 @@ def plot_solution(
     index = problem.fields.index(name)
     if reference == "auto":
         reference = problem.reference() if problem.exact_solution is not None else None
-    points = _plot_points(problem)
+    points = plot_points(problem)
     values = solution(points)[:, index]
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
     when = f" at t={points[0, -1]:.3g}" if problem.is_time_dependent and problem.spatial_dim > 1 else ""
@@ -128,17 +128,9 @@ def plot_solution(
     figure.suptitle(f"{problem.name} — {solution.solver}")
     if path is None:
         return figure
-    import os
-    import tempfile
+    from pde_lab.io import write_atomically
 
-    handle, temporary = tempfile.mkstemp(prefix=".pde_lab-", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
     try:
-        figure.savefig(temporary, dpi=110)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        return write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=110))
     finally:
         plt.close(figure)
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return path

@@ -13,7 +13,7 @@ import numpy as np
 if TYPE_CHECKING:
     from pde_lab.problem import Problem
 
-__all__ = ["Solution", "Status", "relative_error"]
+__all__ = ["Solution", "Status", "relative_error", "finite_or_none"]
 
 
 class Status(enum.Enum):
@@ -56,6 +56,11 @@ def _as_float64(points: Any) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError("points contain NaN or inf")
     return array
+
+
+def finite_or_none(value: Any) -> Any:
+    """NaN and inf -> ``None`` (JSON ``null``); anything else unchanged."""
+    return None if isinstance(value, float) and not np.isfinite(value) else value
 
 
 def relative_error(value: np.ndarray, reference: np.ndarray, norm: str = "l2") -> float:

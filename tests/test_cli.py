@@ -7,6 +7,8 @@ import sys
 import meshio
 import pytest
 
+from pde_lab.cli import problem_names
+
 KEYS = {"problem", "solver", "device", "dtype", "wall_s", "peak_mem_mb", "iterations", "status", "rel_l2"}
 
 
@@ -59,7 +61,7 @@ def test_time_dependent_problem_without_reference_solver_reports_rel_l2(tmp_path
 @pytest.mark.parametrize(
     "args, match",
     [
-        (("solve", "heat-3d"), "unknown problem 'heat-3d'; known problems: allen-cahn, allen-cahn-2d, burgers,"),
+        (("solve", "heat-3d"), "unknown problem 'heat-3d'; known problems: " + ", ".join(problem_names())),
         (("solve", "poisson", "--solver", "fenics"), "unknown solver 'fenics'; known solvers:"),
         (("solve", "poisson", "--set", "widht=3"), "has no option"),
         (("solve", "poisson", "--set", "adam_steps"), "expects key=value"),

@@ -406,3 +406,16 @@ def test_rejection_sampling_covers_every_arm_of_the_lshape(method):
     arms = [((points[:, 0] < 0) & (points[:, 1] > 0)).sum(), ((points[:, 0] < 0) & (points[:, 1] < 0)).sum(),
             ((points[:, 0] > 0) & (points[:, 1] < 0)).sum()]
     assert min(arms) > 250, arms
+
+
+@pytest.mark.parametrize("geometry", [Interval(-1.0, 1.0), Rectangle((0.0, 0.0), (2.0, 1.0))])
+def test_space_time_samples_fill_the_cylinder_evenly(geometry):
+    """Joint low-discrepancy sampling: every cell of a 4^(d+1) space-time grid gets its share."""
+    points = geometry.sample_space_time(4096, (0.0, 2.0), method="hammersley", seed=0)
+    lo, hi = geometry.bounds
+    unit = np.column_stack([(points[:, :-1] - lo) / (hi - lo), points[:, -1:] / 2.0])
+    assert points.shape == (4096, geometry.dim + 1) and ((unit > 0) & (unit < 1)).all()
+    cells = np.floor(unit * 4).astype(int) @ (4 ** np.arange(unit.shape[1]))
+    counts = np.bincount(cells, minlength=4 ** unit.shape[1])
+    expected = 4096 / 4 ** unit.shape[1]
+    assert np.abs(counts - expected).max() < 0.1 * expected, counts
