@@ -48,6 +48,7 @@ import torch
 from geometries import Disk, Rectangle
 from pde_lab import Neumann, Problem
 from pde_lab.solution import Solution, Status
+from pde_lab.solvers.reference.grid_field import FEMTimeSeries
 
 #: Mesh size per domain, element order and largest time step of the FEM references.
 FEM_H, FEM_ORDER, FEM_DT = {"square": 0.1, "disk": 0.15}, 2, 1 / 300
@@ -93,35 +94,6 @@ def _no_flux(fields: tuple[str, ...]) -> tuple[Neumann, ...]:
     return tuple(Neumann(0.0, field=name) for name in fields)
 
 
-class TimeSeriesFEMField:
-    """FEM snapshots on one basis, evaluated at ``(x, y, t)``: probes in space, Lagrange in time.
-
-    ``snapshots`` has shape ``(n_times, basis.N, n_fields)``; ``times`` are the saved
-    instants (exact there); between them, 4-point (cubic) Lagrange interpolation.
-    """
-
-    def __init__(self, basis, times: np.ndarray, snapshots: np.ndarray) -> None:
-        self.basis, self.times, self.snapshots = basis, np.asarray(times, dtype=float), snapshots
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        from pde_lab.solvers.reference.probes import probe_matrix
-
-        space, inverse = np.unique(points[:, :-1], axis=0, return_inverse=True)
-        probe, inverse = probe_matrix(self.basis, space), inverse.reshape(-1)
-        width = min(4, len(self.times))
-        first = np.searchsorted(self.times, points[:, -1], side="right") - width // 2
-        first = np.clip(first, 0, len(self.times) - width)
-        out = np.zeros((len(points), self.snapshots.shape[2]))
-        for start in np.unique(first):  # points sharing a time stencil
-            rows = np.flatnonzero(first == start)
-            nodes, t = self.times[start : start + width], points[rows, -1]
-            for j in range(width):
-                others = [m for m in range(width) if m != j]
-                weight = np.prod([(t - nodes[m]) / (nodes[j] - nodes[m]) for m in others], axis=0)
-                out[rows] += weight[:, None] * (probe @ self.snapshots[start + j])[inverse[rows]]
-        return out
-
-
 def _fem_reference(problem: Problem, kernel, h: float) -> Solution:
     """Run ``kernel(mesh, t_final=, dt=, save_times=, order=, time_scheme=)``, wrap it."""
     from pde_lab.memory import PeakMemory
@@ -138,7 +110,7 @@ def _fem_reference(problem: Problem, kernel, h: float) -> Solution:
             mesh, t_final=t1 - t0, dt=dt, save_times=saves, order=FEM_ORDER, time_scheme="bdf2"
         )
         snapshots = np.stack([result.fields[name] for name in problem.fields], axis=-1)
-    field = TimeSeriesFEMField(result.basis, result.times + t0, snapshots)
+    field = FEMTimeSeries(result.basis, result.times + t0, snapshots)
     stats = {
         "wall_s": time.perf_counter() - start,
         "peak_mem_mb": memory.peak_mb,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["GridField", "fourier_upsample"]
+__all__ = ["GridField", "FEMTimeSeries", "fourier_upsample", "lagrange_stencil"]
 
 
 def fourier_upsample(values: np.ndarray, axes: Sequence[int], factor: int) -> np.ndarray:
@@ -45,7 +45,7 @@ def fourier_upsample(values: np.ndarray, axes: Sequence[int], factor: int) -> np
     return out
 
 
-def _stencil(nodes: np.ndarray, query: np.ndarray, period: float | None, width: int) -> tuple[np.ndarray, np.ndarray]:
+def lagrange_stencil(nodes: np.ndarray, query: np.ndarray, period: float | None, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and Lagrange weights ``(n, w)`` of ``query`` on sorted ``nodes`` (``w`` = ``width``).
 
     Periodic axes wrap the stencil (uniform ``nodes`` without the right end); otherwise it
@@ -110,8 +110,8 @@ class GridField:
     def __call__(self, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, dtype=float)
         d = len(self.axes)
-        stencils = [] if self.times is None else [_stencil(self.times, points[:, d], None, 4)]
-        stencils += [_stencil(a, points[:, i], p, 6) for i, (a, p) in enumerate(zip(self.axes, self.periods, strict=True))]
+        stencils = [] if self.times is None else [lagrange_stencil(self.times, points[:, d], None, 4)]
+        stencils += [lagrange_stencil(a, points[:, i], p, 6) for i, (a, p) in enumerate(zip(self.axes, self.periods, strict=True))]
         result = np.zeros((len(points), self.values.shape[-1]))
         for combination in np.ndindex(*(s[0].shape[1] for s in stencils)):
             weight = np.ones(len(points))
@@ -121,3 +121,29 @@ class GridField:
                 index.append(ids[:, j])
             result += weight[:, None] * self.values[tuple(index)]
         return result
+
+
+class FEMTimeSeries:
+    """Finite-element snapshots on one basis, evaluated at ``(x, t)``.
+
+    Space: the basis' own interpolation (:func:`~pde_lab.solvers.reference.probes.probe_matrix`);
+    time: 4-point Lagrange interpolation between the saved instants (exact at them).
+    ``snapshots`` has shape ``(n_times, basis.N, n_fields)``.
+    """
+
+    def __init__(self, basis, times: np.ndarray, snapshots: np.ndarray) -> None:
+        self.basis, self.times, self.snapshots = basis, np.asarray(times, dtype=float), snapshots
+        self.mesh = basis.mesh  # for ParaView export
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        from pde_lab.solvers.reference.probes import probe_matrix
+
+        space, inverse = np.unique(points[:, :-1], axis=0, return_inverse=True)
+        probe, inverse = probe_matrix(self.basis, space), inverse.reshape(-1)
+        index, weights = lagrange_stencil(self.times, points[:, -1], None, 4)
+        out = np.zeros((len(points), self.snapshots.shape[2]))
+        for snapshot in np.unique(index):  # evaluate each saved instant once, where it is used
+            at = probe @ self.snapshots[snapshot]
+            rows, column = np.nonzero(index == snapshot)
+            out[rows] += weights[rows, column][:, None] * at[inverse[rows]]
+        return out
