@@ -73,7 +73,7 @@ def evaluate(basis: CellBasis, dofs: np.ndarray, points: np.ndarray) -> np.ndarr
 def l2_error(
     basis: CellBasis,
     dofs: np.ndarray,
-    exact: Callable[[np.ndarray, np.ndarray], object],
+    exact: Callable[..., object],
     remove_mean: bool = False,
     intorder: int | None = None,
 ) -> float:
@@ -90,7 +90,8 @@ def l2_error(
     dofs
         Coefficient vector of length ``basis.N``.
     exact
-        ``exact(x, y)`` returning an array (scalar element) or a pair of arrays (vector).
+        ``exact(x, y)`` (one array per coordinate, any dimension) returning an array
+        (scalar element) or a tuple of arrays (vector element).
     remove_mean
         Subtract the mean of the error before taking the norm.
     intorder
@@ -104,8 +105,8 @@ def l2_error(
     order = intorder if intorder is not None else 2 * basis.elem.maxdeg + 3
     fine = CellBasis(basis.mesh, basis.elem, intorder=order)
     approx = np.asarray(fine.interpolate(dofs))
-    x, y = np.asarray(fine.global_coordinates())
-    target = np.asarray(exact(x, y), dtype=float)
+    coordinates = np.asarray(fine.global_coordinates())
+    target = np.asarray(exact(*coordinates), dtype=float)
     error = approx - target.reshape(approx.shape)
     if remove_mean:
         error = error - np.sum(error * fine.dx, axis=(-2, -1), keepdims=True) / np.sum(fine.dx)

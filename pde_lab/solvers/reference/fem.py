@@ -126,18 +126,14 @@ class FEMField:
     def l2_error(self, exact) -> float:
         """:math:`\\|u_h - u\\|_{L^2(\\Omega)}` by quadrature; ``exact`` a torch function of points."""
         import torch
-        from skfem import Functional
 
-        x = np.asarray(self.basis.global_coordinates())
-        d, ne, nq = x.shape
-        flat = torch.as_tensor(x.reshape(d, -1).T.copy(), dtype=torch.float64)
-        values = np.asarray(exact(flat), dtype=float).reshape(ne, nq)
+        from pde_lab.reference.fem_tools import l2_error
 
-        @Functional
-        def squared(w):
-            return (w.uh - w.ex) ** 2
+        def on_coordinates(*coordinates: np.ndarray) -> np.ndarray:
+            points = torch.as_tensor(np.stack([c.ravel() for c in coordinates], axis=1), dtype=torch.float64)
+            return np.asarray(exact(points), dtype=float).reshape(coordinates[0].shape)
 
-        return float(np.sqrt(squared.assemble(self.basis, uh=self.basis.interpolate(self.dofs), ex=values)))
+        return l2_error(self.basis, self.dofs, on_coordinates)
 
 
 @dataclass(frozen=True)
