@@ -10,6 +10,9 @@
 [--csv out.csv] [--plot out.png] [--json]``
     Run the reference and each solver, print the table (or ``{"problem", "rows"}`` with
     ``--json``); a solver that fails gives a row with its status, and the exit code is 0.
+``pde-lab matrix [--problems a,b] [--solvers x,y] [--fast] [--json F] [--markdown F] [--figure F]``
+    Every solver on every problem it accepts (see :mod:`pde_lab.matrix`): the error/time table,
+    with the reason for each solver that does not apply.
 
 Start-up stays light: torch and the problem modules are imported only by ``solve`` and ``compare``.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
 
@@ -233,6 +237,36 @@ def _command_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_matrix(args: argparse.Namespace) -> int:
+    from pde_lab.io import check_writable
+    from pde_lab.matrix import COLUMNS, ROWS, run_matrix
+
+    for path, suffixes in ((args.json, (".json",)), (args.markdown, (".md",)), (args.figure, (".png", ".pdf", ".svg"))):
+        if path:
+            check_writable(path, suffixes)
+    problems = _names(args.problems, ROWS)
+    solvers = _names(args.solvers, COLUMNS)
+    matrix = run_matrix(problems, solvers, fast=args.fast, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    text = matrix.to_markdown()
+    if args.json:
+        matrix.to_json(args.json)
+    if args.markdown:
+        Path(args.markdown).write_text(text + "\n")
+    if args.figure:
+        matrix.plot(args.figure)
+    print(text)
+    return 0
+
+
+def _names(text: str | None, default: Sequence[str]) -> list[str]:
+    if text is None:
+        return list(default)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError("expected comma-separated names, e.g. poisson,burgers")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pde-lab", description="Physics-informed PDE solvers, checked against references.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -276,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--figure", metavar="PNG", help="also draw the benchmark's figure (where it has one)")
     bench.set_defaults(run=_command_bench)
+    matrix = commands.add_parser("matrix", help="every solver on every problem it accepts: the error/time table")
+    matrix.add_argument("--problems", help="comma-separated problem names (default: the README's twelve)")
+    matrix.add_argument("--solvers", help="comma-separated solver names (default: all)")
+    matrix.add_argument("--fast", action="store_true", help="seconds-long budgets (checks the machinery, not the methods)")
+    matrix.add_argument("--json", metavar="PATH", help="write every cell, with its options, as JSON")
+    matrix.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
+    matrix.add_argument("--figure", metavar="PATH", help="heat map of the errors (.png/.pdf/.svg)")
+    matrix.set_defaults(run=_command_matrix)
     return parser
 
 

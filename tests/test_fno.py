@@ -144,7 +144,7 @@ def test_bad_inputs_are_refused():
         from problems import burgers
 
         solve(burgers(), FNO(**SMALL))
-    with pytest.raises(ValueError, match="no problem family"):
+    with pytest.raises(ValueError, match="learn families of problems"):
         from problems import poisson
 
         solve(poisson(), "fno")

@@ -67,8 +67,8 @@ def family_of(problem: Problem) -> Family:
         family = make_family(name)
         if family.member_name == getattr(problem, "name", None):
             return family
-    raise ValueError(f"no problem family has members named {getattr(problem, 'name', problem)!r}; "
-                     f"neural operators learn the families {', '.join(sorted(FAMILIES))}")
+    raise ValueError(f"neural operators learn families of problems ({', '.join(sorted(FAMILIES))}); "
+                     f"none has members named {getattr(problem, 'name', problem)!r}")
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,16 @@ def block_of(points: np.ndarray, lower: np.ndarray, upper: np.ndarray, splits: S
     return (index * strides).sum(axis=1)
 
 
+def check_domain(problem: Problem) -> None:
+    """Raise ``ValueError`` unless ``problem`` is one field on a non-periodic box (what the grid handles)."""
+    if not hasattr(problem.geometry, "bounds") or type(problem.geometry).__name__ not in ("Interval", "Rectangle", "Box"):
+        raise ValueError(f"hc-moe needs a box domain (Interval, Rectangle, Box), got {type(problem.geometry).__name__}")
+    if len(problem.fields) != 1:
+        raise ValueError(f"hc-moe supports one field; {problem.name!r} has {problem.fields}")
+    if any(isinstance(c, Periodic) for c in problem.boundary_conditions):
+        raise ValueError("hc-moe does not support periodic conditions yet (its grid differences are not periodic)")
+
+
 class Experts:
     """Constraint rows, blocks and the blended field for one problem family on one grid.
 
@@ -155,12 +165,7 @@ class Experts:
     """
 
     def __init__(self, problem: Problem, shape: Sequence[int], splits: Sequence[int]) -> None:
-        if not hasattr(problem.geometry, "bounds") or type(problem.geometry).__name__ not in ("Interval", "Rectangle", "Box"):
-            raise ValueError(f"hc-moe needs a box domain (Interval, Rectangle, Box), got {type(problem.geometry).__name__}")
-        if len(problem.fields) != 1:
-            raise ValueError(f"hc-moe supports one field; {problem.name!r} has {problem.fields}")
-        if any(isinstance(c, Periodic) for c in problem.boundary_conditions):
-            raise ValueError("hc-moe does not support periodic conditions yet (its grid differences are not periodic)")
+        check_domain(problem)
         if len(shape) != problem.input_dim or len(splits) != problem.input_dim:
             raise ValueError(f"shape and splits need {problem.input_dim} entries (space then time)")
         if any(s < 1 for s in splits) or any(n < 5 for n in shape):

@@ -156,11 +156,8 @@ class CausalPINN:
         EpsilonSchedule(tuple(self.epsilons), self.tolerance)  # validates the schedule
 
     # ------------------------------------------------------------------ solve
-    def solve(self, problem: Problem) -> Solution:
-        import torch
-
-        from pde_lab.training import solver_run
-
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
         if not isinstance(problem, Problem):
             raise TypeError(f"CausalPINN.solve expects a Problem, got {type(problem).__name__}")
         if not problem.is_time_dependent or problem.initial_condition is None:
@@ -169,6 +166,13 @@ class CausalPINN:
         if self.residual_weights is not None and len(self.residual_weights) != len(problem.fields):
             raise ValueError(f"residual_weights has {len(self.residual_weights)} entries; the problem has "
                              f"{len(problem.fields)} residuals ({', '.join(problem.fields)})")
+
+    def solve(self, problem: Problem) -> Solution:
+        import torch
+
+        from pde_lab.training import solver_run
+
+        self.check(problem)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         periodic = _embedded_axes(problem)
         t0, t1 = problem.time_span

@@ -125,6 +125,10 @@ class DCDM:
         solution_field = GridField(axes, values[..., None], None, [None] * len(axes))
         return Solution(problem, solution_field, self.name, status, message, stats, history, network)
 
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        self._check(problem)
+
     def _check(self, problem: Problem) -> None:
         if not isinstance(problem, Problem):
             raise TypeError(f"DCDM.solve expects a Problem, got {type(problem).__name__}")
@@ -139,6 +143,7 @@ class DCDM:
             raise ValueError(f"tolerance must be a float in (0, 1), got {self.tolerance!r}")
         if isinstance(self.max_iterations, bool) or not isinstance(self.max_iterations, int) or self.max_iterations < 1:
             raise ValueError(f"max_iterations must be a positive int, got {self.max_iterations!r}")
+        self._axes(problem)
 
     def _axes(self, problem: Problem) -> tuple[list[np.ndarray], float]:
         # by name: the core does not import geometries/ (and a point test would import DeepXDE)

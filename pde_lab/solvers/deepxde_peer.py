@@ -111,6 +111,14 @@ class DeepXDEPeer:
 
     name = "deepxde"
 
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        if not isinstance(problem, Problem):
+            raise TypeError(f"DeepXDEPeer.solve expects a Problem, got {type(problem).__name__}")
+        self._check_options()
+        if getattr(problem.geometry, "_deepxde", None) is None:
+            raise ValueError(f"DeepXDE cannot express geometry {problem.geometry!r}: it has no DeepXDE counterpart")
+
     def solve(self, problem: Problem) -> Solution:
         import torch
 
@@ -118,9 +126,7 @@ class DeepXDEPeer:
         from pde_lab.memory import PeakMemory
         from pde_lab.training import cpu_threads
 
-        if not isinstance(problem, Problem):
-            raise TypeError(f"DeepXDEPeer.solve expects a Problem, got {type(problem).__name__}")
-        self._check_options()
+        self.check(problem)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         distribution = deepxde_method(self.sampling)
         show = sys.stderr.isatty() if self.progress is None else bool(self.progress)

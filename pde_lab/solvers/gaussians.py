@@ -77,6 +77,14 @@ class PIG:
 
     name = "pig"
 
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        if not isinstance(problem, Problem):
+            raise TypeError(f"PIG.solve expects a Problem, got {type(problem).__name__}")
+        unknown = set(self.weights) - {"pde", "boundary", "initial"}
+        if unknown:
+            raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary', 'initial'")
+
     def solve(self, problem: Problem) -> Solution:
         from pde_lab.collocation import loss_terms, sample_collocation
         from pde_lab.derivatives import make_engine
@@ -84,11 +92,7 @@ class PIG:
         from pde_lab.solvers.pinn import network_field, resolve_device, resolve_dtype
         from pde_lab.training import solver_run, train
 
-        if not isinstance(problem, Problem):
-            raise TypeError(f"PIG.solve expects a Problem, got {type(problem).__name__}")
-        unknown = set(self.weights) - {"pde", "boundary", "initial"}
-        if unknown:
-            raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary', 'initial'")
+        self.check(problem)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
         if problem.is_time_dependent:

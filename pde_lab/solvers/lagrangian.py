@@ -100,16 +100,22 @@ class LagrangianPINN:
 
     name = "lpinn"
 
-    def solve(self, problem: Problem) -> Solution:
-        from pde_lab.solvers.pinn import resolve_device, resolve_dtype
-        from pde_lab.training import solver_run, train
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
         from pde_lab.transport import check_consistent
 
         if not isinstance(problem, Problem):
             raise TypeError(f"LagrangianPINN.solve expects a Problem, got {type(problem).__name__}")
         self._check_options()
-        setting = Setting.of(problem)
+        Setting.of(problem)
         check_consistent(problem)
+
+    def solve(self, problem: Problem) -> Solution:
+        from pde_lab.solvers.pinn import resolve_device, resolve_dtype
+        from pde_lab.training import solver_run, train
+
+        self.check(problem)
+        setting = Setting.of(problem)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         weights = {"characteristics": 10.0, "state": 1.0, "initial": 1000.0, "boundary": 1000.0, **self.weights}
 

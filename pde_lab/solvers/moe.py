@@ -183,6 +183,10 @@ class HCMoE:
             raise ValueError(f"experts must be an int or {problem.input_dim} positive ints (space..., time), got {self.experts!r}")
         return splits
 
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        self._check(problem)
+
     def _check(self, problem: Problem) -> None:
         if not isinstance(problem, Problem):
             raise TypeError(f"HCMoE.solve expects a Problem, got {type(problem).__name__}")
@@ -190,6 +194,9 @@ class HCMoE:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not problem.is_time_dependent:
             raise ValueError("hc-moe is implemented for evolution problems (its instances differ by initial data)")
+        from pde_lab.hard_constraints.moe import check_domain
+
+        check_domain(problem)
         for name in ("basis", "constraint_points", "train_instances", "batch", "sensors", "width", "depth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -138,20 +138,29 @@ class _OperatorSolver:
     _not_in_key = ("resolution", "workers", "progress", "cpu_threads", "dataset")
 
     # ------------------------------------------------------------------ public
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        from pde_lab.data.families import family_of, make_family
+
+        if not isinstance(problem, Problem):
+            raise TypeError(f"{type(self).__name__}.solve expects a Problem, got {type(problem).__name__}")
+        solver = self if self.family is not None else dataclasses.replace(self, family=family_of(problem))
+        solver._check()
+        make_family(solver.family).inputs(problem, self.resolution)  # the problem must be a member
+
     def solve(self, problem: Problem) -> Solution:
         """The trained operator's answer for a member of the family, in one forward pass."""
         import torch
 
         from pde_lab.memory import PeakMemory
 
-        if not isinstance(problem, Problem):
-            raise TypeError(f"{type(self).__name__}.solve expects a Problem, got {type(problem).__name__}")
         from pde_lab.data.families import family_of, make_family
 
+        self.check(problem)
         if self.family is None:  # the family is the problem's own (paper settings)
             return dataclasses.replace(self, family=family_of(problem)).solve(problem)
         family, device, dtype = make_family(self.family), resolve_device(self.device), resolve_dtype(self.dtype)
-        inputs = family.inputs(problem, self.resolution)[None]  # checks membership before any training
+        inputs = family.inputs(problem, self.resolution)[None]
         trained = self.train()
         start = time.perf_counter()
         with PeakMemory(str(device)) as memory:

@@ -144,16 +144,9 @@ class PINN:
         from pde_lab.nets import MLP, Enveloped
         from pde_lab.training import solver_run, train
 
-        if not isinstance(problem, Problem):
-            raise TypeError(f"PINN.solve expects a Problem, got {type(problem).__name__}")
+        self.check(problem)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        if self.resume and self.checkpoint is None:
-            raise ValueError("resume=True needs a checkpoint path")
         checkpointing = None if self.checkpoint is None else Checkpointing(self.checkpoint, self.checkpoint_every, self.resume)
-        unknown = set(self.weights) - {"pde", "boundary", "initial"}
-        if unknown:
-            raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary', 'initial'")
-        self._check_options(problem)
         lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
         if problem.is_time_dependent:
             lower, upper = np.append(lower, problem.time_span[0]), np.append(upper, problem.time_span[1])
@@ -197,6 +190,17 @@ class PINN:
         }
         return Solution(problem, network_field(network, device, dtype), self.name, result.status,
                         result.message, stats, result.history, network)
+
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        if not isinstance(problem, Problem):
+            raise TypeError(f"PINN.solve expects a Problem, got {type(problem).__name__}")
+        if self.resume and self.checkpoint is None:
+            raise ValueError("resume=True needs a checkpoint path")
+        unknown = set(self.weights) - {"pde", "boundary", "initial"}
+        if unknown:
+            raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary', 'initial'")
+        self._check_options(problem)
 
     def _check_options(self, problem: Problem) -> None:
         from pde_lab.conditions import Dirichlet

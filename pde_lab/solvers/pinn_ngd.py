@@ -143,6 +143,10 @@ class PINNNGD:
         return Solution(problem, network_field(network, device, dtype), self.name, status, message, stats,
                         history, network)
 
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        self._check(problem)
+
     def _check(self, problem: Problem) -> None:
         if not isinstance(problem, Problem):
             raise TypeError(f"PINNNGD.solve expects a Problem, got {type(problem).__name__}")

@@ -230,12 +230,19 @@ class TENG:
         return Grid(points, torch.full((len(mesh),), math.sqrt(weight), dtype=dtype, device=device))
 
     # ---------------------------------------------------------------- helpers
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        self._check(problem)
+
     def _check(self, problem: Problem) -> tuple[tuple[bool, ...], bool]:
         if not isinstance(problem, Problem):
             raise TypeError(f"TENG.solve expects a Problem, got {type(problem).__name__}")
-        if not problem.is_time_dependent or problem.rate is None:
+        if not problem.is_time_dependent:
             raise ValueError(f"TENG integrates evolution problems u_t = F[u]; {problem.name!r} is steady "
                              "(use solver='pinn-ngd')")
+        if problem.rate is None:
+            raise ValueError(f"TENG integrates a rate u_t = F[u]; {problem.name!r} is given as a space-time residual "
+                             "(e.g. with a pressure constraint), which has no explicit rate")
         if self.scheme not in ("euler", "heun"):
             raise ValueError(f"scheme must be 'euler' or 'heun', got {self.scheme!r}")
         if not (isinstance(self.dt, (int, float)) and math.isfinite(self.dt) and self.dt > 0):

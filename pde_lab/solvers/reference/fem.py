@@ -153,12 +153,8 @@ class FEM:
 
     name = "fem"
 
-    def solve(self, problem: Problem) -> Solution:
-        from skfem import Basis, BilinearForm, LinearForm, condense, solve
-        from skfem.helpers import dot, grad
-
-        from pde_lab.memory import PeakMemory
-
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
         if not isinstance(problem, Problem):
             raise TypeError(f"FEM.solve expects a Problem, got {type(problem).__name__}")
         if problem.is_time_dependent or problem.residual is None:
@@ -169,6 +165,14 @@ class FEM:
             raise ValueError(f"order must be 1 or 2, got {self.order!r}")
         if not (isinstance(self.h, (int, float)) and self.h > 0):
             raise ValueError(f"h must be positive, got {self.h!r}")
+
+    def solve(self, problem: Problem) -> Solution:
+        from skfem import Basis, BilinearForm, LinearForm, condense, solve
+        from skfem.helpers import dot, grad
+
+        from pde_lab.memory import PeakMemory
+
+        self.check(problem)
         start = time.perf_counter()
         with PeakMemory("cpu") as memory:
             mesh = problem.geometry.mesh(self.h)

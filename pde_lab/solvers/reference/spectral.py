@@ -97,6 +97,10 @@ class Spectral:
 
     name = "spectral"
 
+    def check(self, problem: Problem) -> None:
+        """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        self._grid(problem)
+
     def solve(self, problem: Problem) -> Solution:
         import torch
 
@@ -151,8 +155,11 @@ class Spectral:
     def _grid(self, problem: Problem) -> tuple[tuple[int, ...], tuple[float, ...], np.ndarray]:
         if not isinstance(problem, Problem):
             raise TypeError(f"Spectral.solve expects a Problem, got {type(problem).__name__}")
-        if not problem.is_time_dependent or problem.rate is None:
+        if not problem.is_time_dependent:
             raise ValueError(f"spectral integrates evolution problems (rate=...); {problem.name!r} is steady")
+        if problem.rate is None:
+            raise ValueError(f"spectral integrates a rate u_t = F[u]; {problem.name!r} is given as a space-time "
+                             "residual (e.g. with a pressure constraint), which has no explicit rate")
         d = problem.spatial_dim
         periodic_axes = {c.axis for c in problem.boundary_conditions if isinstance(c, Periodic)}
         others = [c for c in problem.boundary_conditions if not isinstance(c, Periodic)]

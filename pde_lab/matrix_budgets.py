@@ -1,0 +1,61 @@
+"""The budgets of ``pde-lab matrix``: the options every solver runs with, per problem where needed.
+
+``BUDGETS`` is the recorded matrix (one CPU core; cells take seconds to a few minutes);
+``FAST_BUDGETS`` checks the machinery in seconds. Budgets are step counts, so the error in a cell
+does not depend on the machine; its wall time does. Options not named keep the solver's
+defaults (the papers' settings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pde_lab.linalg.dcdm_net import TrainingSettings
+
+__all__ = ["BUDGETS", "FAST_BUDGETS", "budget_for"]
+
+# Solver -> options; the key "problem:<name>" of a solver's dict holds options for that problem only.
+BUDGETS: dict[str, dict[str, Any]] = {
+    "pinn": {"adam_steps": 1500, "lbfgs_steps": 500},
+    "deepxde": {"adam_steps": 1500, "lbfgs_steps": 500},
+    "causal": {"width": 64, "depth": 3, "steps_per_epsilon": 300, "check_every": 100, "decay_steps": 500,
+               "time_limit": 180.0},
+    "lpinn": {"adam_steps": 1000, "lbfgs_steps": 300},
+    "teng": {"scheme": "euler", "dt": 0.02, "iterations": 3, "problem:heat": {"dt": 0.1}},
+    "pinn-ngd": {"iterations": 200},
+    "pig": {"n_gaussians": 400, "adam_steps": 500, "lbfgs_steps": 500},
+    "hc-moe": {"steps": 500},
+    "fno": {},
+    "pino": {},
+    "dcdm": {"cells": 32},
+    "fem": {"order": 1, "h": 0.1},
+    "spectral": {"n": 64, "dt": 1e-3},
+}
+
+FAST_BUDGETS: dict[str, dict[str, Any]] = {
+    "pinn": {"adam_steps": 60, "lbfgs_steps": 0, "n_interior": 300, "n_boundary": 200, "n_initial": 80, "width": 20},
+    "deepxde": {"adam_steps": 60, "lbfgs_steps": 0, "n_interior": 300, "n_boundary": 80, "n_initial": 80,
+                "width": 20},
+    "causal": {"width": 16, "depth": 2, "epsilons": (1.0,), "steps_per_epsilon": 30, "check_every": 10,
+               "time_chunks": 8, "n_space": 16, "n_initial": 32, "n_boundary": 32},
+    "lpinn": {"adam_steps": 60, "lbfgs_steps": 0, "n_labels": 32, "n_times": 16, "n_eval_labels": 128},
+    "teng": {"scheme": "euler", "dt": 0.05, "width": 10, "hidden_layers": 2, "points_per_axis": 32,
+             "subset_sizes": (128, 128), "fit_iterations": 100, "iterations": 2},
+    "pinn-ngd": {"iterations": 10, "n_interior": 200, "n_boundary": 60, "width": 16},
+    "pig": {"n_gaussians": 40, "adam_steps": 40, "lbfgs_steps": 0, "n_interior": 300, "n_boundary": 80,
+            "n_initial": 80},
+    "hc-moe": {"steps": 10, "grid": (33, 11), "constraint_points": 500, "basis": 4, "width": 16, "depth": 2,
+               "lm_iterations": 5},
+    "fno": {},
+    "pino": {},
+    "dcdm": {"cells": 16, "training": TrainingSettings(lanczos_steps=60, low_mode_extra=5, steps=40)},
+    "fem": {"order": 1, "h": 0.2},
+    "spectral": {"n": 32, "dt": 1e-2},
+}
+
+
+def budget_for(table: dict[str, dict[str, Any]], solver: str, problem: str) -> dict[str, Any]:
+    """The options of ``solver`` on ``problem``: its general options, then its problem-specific ones."""
+    options = table.get(solver, {})
+    general = {k: v for k, v in options.items() if not k.startswith("problem:")}
+    return {**general, **options.get(f"problem:{problem}", {})}
