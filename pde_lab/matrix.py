@@ -96,6 +96,23 @@ class Matrix:
         return [c["solver"] for c in self.cells if c["problem"] == problem and c["solver"] not in CLASSICAL
                 and c["status"] not in (NOT_APPLICABLE, "failed", "diverged") and c["rel_l2"] is not None]
 
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Matrix:
+        """The matrix of a :meth:`to_dict` record (e.g. read back from :meth:`to_json`)."""
+        return cls(tuple(record["problems"]), tuple(record["solvers"]), tuple(record["cells"]),
+                   dict(record["references"]), dict(record.get("meta", {})))
+
+    @classmethod
+    def join(cls, parts: Sequence[Matrix]) -> Matrix:
+        """One matrix from runs over disjoint sets of problems with the same solvers."""
+        if not parts or any(part.solvers != parts[0].solvers for part in parts):
+            raise ValueError("join needs at least one matrix, all with the same solvers")
+        problems = tuple(p for part in parts for p in part.problems)
+        if len(set(problems)) != len(problems):
+            raise ValueError("the matrices to join share problems")
+        return cls(problems, parts[0].solvers, tuple(c for part in parts for c in part.cells),
+                   {k: v for part in parts for k, v in part.references.items()}, dict(parts[0].meta))
+
     # ----------------------------------------------------------------- output
     def to_dict(self) -> dict[str, Any]:
         return {"meta": self.meta, "problems": list(self.problems), "solvers": list(self.solvers),

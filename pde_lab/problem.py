@@ -136,6 +136,11 @@ class Problem:
         rate :math:`u_t = -a \cdot \nabla u + D \Delta u`, which part is convection
         (velocity :math:`a`) and which diffusion (:math:`D`). Read by Lagrangian solvers
         (``"lpinn"``); every other solver ignores it.
+    gauge
+        Fields known only up to an additive constant (at each instant): a pressure with
+        velocity-only boundary conditions. Errors (:meth:`Solution.error_vs`) compare them
+        after removing their mean over the evaluation points, per time level:
+        :math:`\|(p - \bar p) - (p_\text{ref} - \bar p_\text{ref})\|`.
     """
 
     name: str
@@ -151,7 +156,9 @@ class Problem:
     reference_solver: Callable[[Problem], Solution] | None = None
     description: str = ""
     transport: Transport | None = None
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    gauge: tuple[str, ...] = ()
+    # not an init field: dataclasses.replace() gives the copy an empty cache, never the original's reference
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -188,6 +195,10 @@ class Problem:
             if isinstance(condition, Periodic) and not 0 <= condition.axis < self.geometry.dim:
                 raise ValueError(f"Periodic axis {condition.axis} out of range for dim {self.geometry.dim}")
         object.__setattr__(self, "boundary_conditions", conditions)
+        gauge = (self.gauge,) if isinstance(self.gauge, str) else tuple(self.gauge)
+        if not set(gauge) <= set(fields):
+            raise ValueError(f"gauge names fields {sorted(set(gauge) - set(fields))} the problem does not have: {fields}")
+        object.__setattr__(self, "gauge", gauge)
         if self.transport is not None:
             if not isinstance(self.transport, Transport):
                 raise TypeError(f"Problem.transport must be a pde_lab.transport.Transport, got {self.transport!r}")
@@ -222,7 +233,7 @@ class Problem:
         if unknown:
             raise ValueError(f"unknown parameters {sorted(unknown)}; known: {sorted(self.parameters)}")
         merged = Parameters(**{**dict(self.parameters), **values})
-        return dataclasses.replace(self, parameters=merged, _cache={})
+        return dataclasses.replace(self, parameters=merged)
 
     def reference(self) -> Solution:
         """The trustworthy answer: the exact solution if known, else the reference solver's.

@@ -164,6 +164,9 @@ class Solution:
             Evaluation points; default ``problem.evaluation_points()``.
         field
             Restrict to one field; default all fields together.
+
+        Fields in ``problem.gauge`` (a pressure known up to a constant) are compared after
+        removing their mean over ``points`` at each time level.
         """
         if reference is None:
             reference = self.problem.reference()
@@ -180,6 +183,8 @@ class Solution:
             raise TypeError(f"reference must be a Solution or a callable, got {type(reference).__name__}")
         if theirs.shape != mine.shape:
             raise ValueError(f"reference gives shape {theirs.shape}, this solution {mine.shape}")
+        if self.problem.gauge:
+            mine, theirs = _remove_gauge(self.problem, points, mine), _remove_gauge(self.problem, points, theirs)
         if field is not None:
             index = self.problem.fields.index(field)
             mine, theirs = mine[:, index], theirs[:, index]
@@ -218,3 +223,15 @@ class Solution:
         wall = self.stats.get("wall_s")
         timing = f", wall_s={wall:.3g}" if isinstance(wall, (int, float)) else ""
         return f"Solution({self.problem.name!r}, solver={self.solver!r}, status={self.status.value}{timing})"
+
+
+def _remove_gauge(problem: Problem, points: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` with the mean of each gauge field removed, per time level for evolution problems."""
+    values = np.array(values, dtype=float, copy=True)
+    levels = points[:, -1] if problem.is_time_dependent else np.zeros(len(points))
+    _, group = np.unique(levels, return_inverse=True)
+    counts = np.bincount(group)
+    for name in problem.gauge:
+        k = problem.fields.index(name)
+        values[:, k] -= (np.bincount(group, weights=values[:, k]) / counts)[group]
+    return values

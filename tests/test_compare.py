@@ -189,7 +189,7 @@ def test_unknown_solver_name_is_rejected_before_anything_runs():
 
 
 def test_explicit_reference_and_a_problem_without_one():
-    no_reference = dataclasses.replace(poisson(), exact_solution=None, _cache={})
+    no_reference = dataclasses.replace(poisson(), exact_solution=None)
     blind = compare(no_reference, [Scaled(0.05)])
     assert blind.reference is None and [row["name"] for row in blind.rows] == ["scaled"]
     assert blind.row("scaled")["rel_l2"] is None and blind.row("scaled")["wall_s"] == 0.25

@@ -6,7 +6,7 @@ import pytest
 
 from pde_lab.api import SOLVERS, make_solver
 from pde_lab.cli import load_problem, main
-from pde_lab.matrix import CLASSICAL, COLUMNS, NOT_APPLICABLE, ROWS, applicability, run_matrix
+from pde_lab.matrix import CLASSICAL, COLUMNS, NOT_APPLICABLE, ROWS, Matrix, applicability, run_matrix
 from pde_lab.matrix_budgets import BUDGETS, FAST_BUDGETS, budget_for
 
 
@@ -103,3 +103,16 @@ def test_cli_matrix(tmp_path, capsys):
     assert json.loads(out.read_text())["solvers"] == ["fem", "teng"]
     assert (tmp_path / "m.md").read_text().startswith("| problem |")
     assert main(["matrix", "--fast", "--solvers", ","]) == 2
+
+
+def test_join_and_json_round_trip(tmp_path):
+    one = run_matrix(["poisson"], ["fem", "teng"], fast=True, progress=None)
+    two = run_matrix(["heat"], ["fem", "teng"], fast=True, budgets={"teng": {**FAST_BUDGETS["teng"], "dt": 1.0}},
+                     progress=None)
+    joined = Matrix.join([one, two])
+    assert joined.problems == ("poisson", "heat")
+    assert joined.cell("heat", "fem")["status"] == NOT_APPLICABLE
+    back = Matrix.from_dict(json.loads(joined.to_json(tmp_path / "j.json").read_text()))
+    assert back.to_markdown() == joined.to_markdown()
+    with pytest.raises(ValueError, match="share problems"):
+        Matrix.join([one, one])

@@ -98,3 +98,16 @@ def test_exact_solution_follows_parameters():
     slow, fast = burgers(nu=0.1).reference()(xt), burgers().with_parameters(nu=0.1).reference()(xt)
     torch.testing.assert_close(slow, fast)
     assert not torch.allclose(burgers().reference()(xt), slow)
+
+
+def test_replace_gives_a_fresh_reference_cache():
+    import dataclasses
+
+    from problems import heat
+
+    problem = heat(t_final=0.5)
+    problem.reference()
+    assert problem._cache
+    shorter = dataclasses.replace(problem, time_span=(0.0, 0.25))
+    assert not shorter._cache  # never the original's reference for another problem
+    assert not problem.with_parameters()._cache

@@ -274,3 +274,13 @@ def test_tiny_pinn_trains_the_three_field_taylor_green_problem():
     assert loss[-1] < 0.5 * loss[0]
     error = solution.error_vs(problem.reference())
     assert math.isfinite(error) and error > 0
+
+
+def test_the_lid_moves_in_float32_too():
+    import torch
+
+    from problems.navier_stokes import _lid_speed
+
+    for dtype in (torch.float32, torch.float64):
+        points = torch.tensor([[0.5, 1.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.0], [0.5, 0.999]], dtype=dtype)
+        assert _lid_speed(points).tolist() == [1.0, 0.0, 0.0, 0.0, 0.0], dtype

@@ -1,5 +1,7 @@
 """Solution: evaluation in numpy and torch, validated points, error norms by hand."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -54,3 +56,30 @@ def test_error_vs_a_scaled_copy_is_the_scale(exact):
     assert scaled.error_vs(lambda x: exact(x)) == pytest.approx(0.01, rel=1e-12)
     with pytest.raises(TypeError, match="Solution or a callable"):
         scaled.error_vs(3.0)
+
+
+def test_gauge_fields_are_compared_up_to_a_constant_per_time_level():
+    from problems import taylor_green
+
+    problem = taylor_green(t_final=0.5)
+    assert problem.gauge == ("p",)
+    reference = problem.reference()
+
+    def shifted(points):  # the exact solution with p shifted by 3 + t: as good as exact
+        values = reference(points).clone()  # from_function hands torch points
+        values[:, 2] += 3.0 + points[:, -1]
+        return values
+
+    solution = Solution.from_function(problem, shifted)
+    assert solution.error_vs(reference) < 1e-12
+    assert solution.error_vs(reference, field="p", norm="max") < 1e-12
+    ungauged = Solution.from_function(dataclasses.replace(problem, gauge=()), shifted)
+    assert ungauged.error_vs(reference, field="p") > 1.0
+    assert ungauged.error_vs(reference, field="u") < 1e-12  # velocities untouched either way
+
+
+def test_gauge_must_name_fields():
+    from problems import cavity
+
+    with pytest.raises(ValueError, match="gauge names fields"):
+        dataclasses.replace(cavity(), gauge=("q",))

@@ -69,7 +69,7 @@ def soft_boundary(problem, span, periodic, n_boundary, seed, device, dtype):
     kept = tuple(c for c in problem.boundary_conditions if not (isinstance(c, Periodic) and c.axis in periodic))
     if not kept:
         return None
-    window = dataclasses.replace(problem, boundary_conditions=kept, time_span=tuple(span), _cache={})
+    window = dataclasses.replace(problem, boundary_conditions=kept, time_span=tuple(span))
     sampled = sample_collocation(window, n_interior=1, n_boundary=n_boundary, n_initial=1, method="uniform",
                                  seed=seed + 11, device=device, dtype=dtype)
     # loss_terms also forms the PDE term; on this one interior point it costs next to nothing
