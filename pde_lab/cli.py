@@ -246,7 +246,8 @@ def _command_matrix(args: argparse.Namespace) -> int:
             check_writable(path, suffixes)
     problems = _names(args.problems, ROWS)
     solvers = _names(args.solvers, COLUMNS)
-    matrix = run_matrix(problems, solvers, fast=args.fast, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    matrix = run_matrix(problems, solvers, fast=args.fast, progress=lambda line: print(line, file=sys.stderr, flush=True),
+                        on_row=(lambda partial: partial.to_json(args.json)) if args.json else None)
     text = matrix.to_markdown()
     if args.json:
         matrix.to_json(args.json)

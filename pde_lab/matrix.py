@@ -169,6 +169,7 @@ def run_matrix(
     fast: bool = False,
     budgets: dict[str, dict[str, Any]] | None = None,
     progress: Callable[[str], None] | None = print,
+    on_row: Callable[[Matrix], None] | None = None,
 ) -> Matrix:
     """Run every solver in ``solvers`` on every problem in ``problems`` that it accepts.
 
@@ -183,6 +184,9 @@ def run_matrix(
         Solver -> options replacing the default budget of that solver.
     progress
         Called with one line per cell as it finishes (``None``: silent).
+    on_row
+        Called with the matrix of the rows finished so far after each row (the CLI saves
+        ``--json`` there, so an interrupted run keeps its finished rows).
     """
     from pde_lab.cli import load_problem
     from pde_lab.compare import compare
@@ -197,7 +201,9 @@ def run_matrix(
     say = progress or (lambda line: None)
     cells: list[dict[str, Any]] = []
     references: dict[str, dict[str, Any]] = {}
-    for name, problem in loaded.items():
+    meta = {"date": datetime.date.today().isoformat(), "machine": f"{platform.machine()} {platform.system()}",
+            "python": platform.python_version(), "budget": "fast" if fast else "standard"}
+    for done, (name, problem) in enumerate(loaded.items(), start=1):
         runnable, row_cells = {}, {}
         for solver_name in solvers:
             options = budget_for(table, solver_name, name)
@@ -222,15 +228,11 @@ def run_matrix(
             if cell["status"] != NOT_APPLICABLE:
                 error = "-" if cell["rel_l2"] is None else f"{cell['rel_l2']:.2e}"
                 say(f"{name:<28} {solver_name:<10} {cell['status']:<9} rel L2 {error:>9}  {_seconds(cell['wall_s'])}")
-    meta = {"date": datetime.date.today().isoformat(), "machine": f"{platform.machine()} {platform.system()}",
-            "python": platform.python_version(), "budget": "fast" if fast else "standard"}
-    try:
-        import torch
+        if on_row is not None:
+            on_row(Matrix(problems[:done], solvers, tuple(cells), dict(references), meta))
+    import torch
 
-        meta["torch"] = torch.__version__
-        meta["torch_threads"] = 1
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    meta["torch"] = torch.__version__
     return Matrix(problems, solvers, tuple(cells), references, meta)
 
 

@@ -106,7 +106,9 @@ def test_cli_matrix(tmp_path, capsys):
 
 
 def test_join_and_json_round_trip(tmp_path):
-    one = run_matrix(["poisson"], ["fem", "teng"], fast=True, progress=None)
+    seen = []
+    one = run_matrix(["poisson"], ["fem", "teng"], fast=True, progress=None, on_row=seen.append)
+    assert [m.problems for m in seen] == [("poisson",)] and seen[0].cells == one.cells  # saved after each row
     two = run_matrix(["heat"], ["fem", "teng"], fast=True, budgets={"teng": {**FAST_BUDGETS["teng"], "dt": 1.0}},
                      progress=None)
     joined = Matrix.join([one, two])
