@@ -120,7 +120,7 @@ def kovasznay(reynolds: float = 40.0) -> Problem:
         boundary_conditions=(
             Dirichlet(boundary(0), field="u"),
             Dirichlet(boundary(1), field="v"),
-            Dirichlet(boundary(2), where=lambda points: points[:, 0] > 1 - 1e-8, field="p"),
+            Dirichlet(boundary(2), where=_on_outflow, field="p"),
         ),
         parameters={"reynolds": reynolds},
         exact_solution=lambda points, p: _kovasznay_exact(points, p.reynolds),
@@ -129,6 +129,11 @@ def kovasznay(reynolds: float = 40.0) -> Problem:
 
 
 # ---------------------------------------------------------------------- lid-driven cavity
+def _on_outflow(points: torch.Tensor) -> torch.Tensor:
+    """The outflow face x = 1 (a float32-safe test: 1 - 1e-8 rounds to 1 in float32)."""
+    return points[:, 0] > 1 - 16 * torch.finfo(points.dtype).eps
+
+
 def _lid_speed(points: torch.Tensor) -> torch.Tensor:
     """u on the walls: 1 on the lid y = 1 without its end points, 0 elsewhere."""
     x, y = points[:, 0], points[:, 1]

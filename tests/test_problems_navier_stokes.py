@@ -284,3 +284,13 @@ def test_the_lid_moves_in_float32_too():
     for dtype in (torch.float32, torch.float64):
         points = torch.tensor([[0.5, 1.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.0], [0.5, 0.999]], dtype=dtype)
         assert _lid_speed(points).tolist() == [1.0, 0.0, 0.0, 0.0, 0.0], dtype
+
+
+def test_kovasznay_outflow_pressure_condition_selects_points_in_float32():
+    import torch
+
+    from problems.navier_stokes import _on_outflow
+
+    for dtype in (torch.float32, torch.float64):
+        points = torch.tensor([[1.0, 0.2], [0.99, 0.1], [-0.5, 1.0]], dtype=dtype)
+        assert _on_outflow(points).tolist() == [True, False, False], dtype
