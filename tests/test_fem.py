@@ -8,7 +8,7 @@ import torch
 
 from geometries import Disk, Interval, Rectangle
 from pde_lab import Dirichlet, Neumann, Periodic, Problem, solve
-from pde_lab.solvers.reference.fem import FEM, linear_operator
+from pde_lab.solvers.reference.fem import linear_operator
 from problems import poisson, poisson_lshape
 
 PI = math.pi
