@@ -146,8 +146,9 @@ class Matrix:
         if reasons:
             lines += ["", "Why n/a:"] + [f"- {solver}: {text}" for solver, text in reasons]
         if unused:
+            why = dict(_reasons(self.cells, unused))
             lines += ["", "Applied to none of these problems: " + "; ".join(
-                f"{s} ({_reasons(self.cells, [s])[0][1] if _reasons(self.cells, [s]) else 'n/a'})" for s in unused)]
+                f"{s} ({why.get(s, 'n/a')})" for s in unused)]
         if notes:
             lines += ["", "Failures:"] + notes
         return "\n".join(lines)

@@ -140,13 +140,19 @@ class _OperatorSolver:
     # ------------------------------------------------------------------ public
     def check(self, problem: Problem) -> None:
         """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
+        self._prepared(problem)
+
+    def _prepared(self, problem: Problem):
+        """The solver with its family resolved (default: the problem's own, paper settings), that
+        family, and the problem's inputs on the family's grid (raises unless it is a member)."""
         from pde_lab.data.families import family_of, make_family
 
         if not isinstance(problem, Problem):
             raise TypeError(f"{type(self).__name__}.solve expects a Problem, got {type(problem).__name__}")
         solver = self if self.family is not None else dataclasses.replace(self, family=family_of(problem))
         solver._check()
-        make_family(solver.family).inputs(problem, self.resolution)  # the problem must be a member
+        family = make_family(solver.family)
+        return solver, family, family.inputs(problem, self.resolution)
 
     def solve(self, problem: Problem) -> Solution:
         """The trained operator's answer for a member of the family, in one forward pass."""
@@ -154,14 +160,10 @@ class _OperatorSolver:
 
         from pde_lab.memory import PeakMemory
 
-        from pde_lab.data.families import family_of, make_family
-
-        self.check(problem)
-        if self.family is None:  # the family is the problem's own (paper settings)
-            return dataclasses.replace(self, family=family_of(problem)).solve(problem)
-        family, device, dtype = make_family(self.family), resolve_device(self.device), resolve_dtype(self.dtype)
-        inputs = family.inputs(problem, self.resolution)[None]
-        trained = self.train()
+        solver, family, inputs = self._prepared(problem)
+        inputs = inputs[None]
+        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        trained = solver.train()
         start = time.perf_counter()
         with PeakMemory(str(device)) as memory:
             grid = tuple(len(axis) for axis, _ in family.output_axes(self.resolution or inputs.shape[1]))
