@@ -1,5 +1,10 @@
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.fixture(params=["cuda"])
@@ -8,3 +13,16 @@ def device(request):
     if not torch.cuda.is_available():
         pytest.skip("CUDA is not available")
     return request.param
+
+
+@pytest.fixture
+def load_example():
+    """Import a script of examples/ by file name (the folder is not a package)."""
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), EXAMPLES / name)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,20 +1,8 @@
 """Examples run end to end through main(fast=True), with a stored expectation each."""
 
-import importlib.util
-from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), EXAMPLES / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_01_poisson_lshape(tmp_path, capsys):
-    errors = _load("01_poisson_lshape.py").main(fast=True, out_dir=tmp_path)
+def test_01_poisson_lshape(load_example, tmp_path, capsys):
+    errors = load_example("01_poisson_lshape.py").main(fast=True, out_dir=tmp_path)
     assert errors["fem-p1 (h=0.1)"] < 2e-2  # measured 1.3e-2
     assert errors["pinn"] < 0.25  # measured 0.16 at the fast budget; the full run is in BENCHMARKS.md
     assert errors["pinn-ngd"] < 0.1  # measured 5.5e-2 (2x16 network, 50 Gauss-Newton steps, ~3 s)

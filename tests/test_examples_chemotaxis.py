@@ -1,22 +1,10 @@
 """examples/06_chemotaxis.py end to end through main(fast=True): errors, figure, ParaView series."""
 
-import importlib.util
-from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), EXAMPLES / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_06_chemotaxis(tmp_path, capsys):
+def test_06_chemotaxis(load_example, tmp_path, capsys):
     import meshio
 
-    errors = _load("06_chemotaxis.py").main(fast=True, out_dir=tmp_path)
+    errors = load_example("06_chemotaxis.py").main(fast=True, out_dir=tmp_path)
     # Baselines on the same points: the fields' constant means score 0.42, the initial data
     # frozen in time 0.23. Full-run numbers are in the example's docstring.
     assert errors["pinn"] < 0.24  # measured 0.16 (Adam 100 + L-BFGS 200, 3x20 network)

@@ -1,17 +1,7 @@
 """The evolution examples (Burgers shock, Kuramoto–Sivashinsky) end to end through main(fast=True)."""
 
-import importlib.util
 from pathlib import Path
 from xml.etree import ElementTree
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), EXAMPLES / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _time_series(pvd: Path) -> list[float]:
@@ -22,8 +12,8 @@ def _time_series(pvd: Path) -> list[float]:
     return [float(entry.get("timestep")) for entry in entries]
 
 
-def test_02_burgers_shock(tmp_path, capsys):
-    errors = _load("02_burgers_shock.py").main(fast=True, out_dir=tmp_path)
+def test_02_burgers_shock(load_example, tmp_path, capsys):
+    errors = load_example("02_burgers_shock.py").main(fast=True, out_dir=tmp_path)
     # fast budget: t in [0, 0.3], up to the front forming; against the exact Cole–Hopf solution
     assert errors["teng"] < 4e-2  # measured 2.1e-2
     assert errors["pinn"] < 0.35  # measured 0.21 (300 iterations)
@@ -35,8 +25,8 @@ def test_02_burgers_shock(tmp_path, capsys):
     assert "rel_l2" in capsys.readouterr().out
 
 
-def test_03_kuramoto_sivashinsky(tmp_path, capsys):
-    errors = _load("03_kuramoto_sivashinsky.py").main(fast=True, out_dir=tmp_path)
+def test_03_kuramoto_sivashinsky(load_example, tmp_path, capsys):
+    errors = load_example("03_kuramoto_sivashinsky.py").main(fast=True, out_dir=tmp_path)
     # fast budget: t in [0, 0.05] against a 128-mode ETDRK4 reference
     assert errors["pinn"] < 0.25  # measured 0.14 (300 iterations)
     assert errors["causal"] < 0.5  # measured 0.30 (200 Adam steps)

@@ -1,20 +1,8 @@
 """The Navier–Stokes examples (04 cavity, 05 torus) run end to end through main(fast=True)."""
 
-import importlib.util
-from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), EXAMPLES / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_04_lid_driven_cavity(tmp_path, capsys):
-    errors = _load("04_lid_driven_cavity.py").main(fast=True, out_dir=tmp_path)
+def test_04_lid_driven_cavity(load_example, tmp_path, capsys):
+    errors = load_example("04_lid_driven_cavity.py").main(fast=True, out_dir=tmp_path)
     # Velocity rel. L2 against Taylor–Hood FEM; the zero field scores 1.0.
     assert errors["pinn-ngd"] < 0.7  # measured 0.44 with 40 Gauss–Newton steps
     assert errors["pinn"] < 0.9  # measured 0.63 with 300 Adam steps
@@ -27,8 +15,8 @@ def test_04_lid_driven_cavity(tmp_path, capsys):
     assert "vel L2" in capsys.readouterr().out
 
 
-def test_05_torus_turbulence(tmp_path, capsys):
-    errors = _load("05_torus_turbulence.py").main(fast=True, out_dir=tmp_path)
+def test_05_torus_turbulence(load_example, tmp_path, capsys):
+    errors = load_example("05_torus_turbulence.py").main(fast=True, out_dir=tmp_path)
     # rel. L2 of (u, v) over the 81² × 20 space-time grid against the spectral reference.
     assert errors["causal"] < 0.55  # measured 0.33 (150 Adam steps, t in [0, 0.1])
     assert errors["pinn"] < 0.85  # measured 0.57 (100 Adam + 60 L-BFGS steps)
