@@ -134,5 +134,10 @@ class GaussianNetwork(nn.Module):
         self.hidden = nn.Linear(channels, width)
         self.output = nn.Linear(width, out_dim)
 
+    @property
+    def jet_width(self) -> int:
+        """Entries per point and direction in a Taylor jet: one per Gaussian (``k * N``)."""
+        return self.features.weights.numel()
+
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         return self.output(torch.tanh(self.hidden(self.features(points))))

@@ -20,12 +20,16 @@ BUDGETS: dict[str, dict[str, Any]] = {
     "deepxde": {"adam_steps": 1000, "lbfgs_steps": 300},
     "causal": {"width": 64, "depth": 3, "steps_per_epsilon": 300, "check_every": 100, "decay_steps": 500,
                "time_limit": 60.0},
-    "lpinn": {"adam_steps": 1000, "lbfgs_steps": 300},
+    # lpinn's default 256 labels x 100 times (float64, 5 x 50 state network) costs ~1.5 s per step on one core.
+    "lpinn": {"adam_steps": 1000, "lbfgs_steps": 300, "n_labels": 64, "n_times": 26},
     "teng": {"scheme": "euler", "dt": 0.02, "iterations": 3, "problem:heat": {"dt": 0.1}},
     "pinn-ngd": {"iterations": 50},
     "pig": {"n_gaussians": 100, "adam_steps": 200, "lbfgs_steps": 100, "n_interior": 1000, "n_boundary": 200,
             "n_initial": 200},
-    "hc-moe": {"steps": 300},
+    # Burgers is nonlinear: 10 Levenberg–Marquardt iterations per expert and step on a coarser grid
+    # (the default 1024 x 101 grid with 20,000 constraint points takes ~3 s per step on one core).
+    "hc-moe": {"steps": 300, "problem:burgers": {"steps": 200, "grid": (128, 41), "constraint_points": 2000,
+                                                 "lm_iterations": 10}},
     "fno": {},
     "pino": {},
     "dcdm": {"cells": 32},

@@ -8,11 +8,16 @@ coefficient known to be zero. Each building block maps a jet to a jet exactly:
 - affine maps act on every coefficient (the bias on :math:`z_0` only);
 - :math:`\sin, \cos` and the activations use Faà di Bruno (:func:`~pde_lab.derivatives.jets.activation_jet`),
   with :math:`\cos z = \sin(z + \pi/2)`;
-- products (the modified MLP's gates :math:`H = V + Z \odot (U - V)`) are Cauchy products.
+- products (the modified MLP's gates :math:`H = V + Z \odot (U - V)`) are Cauchy products;
+- a Gaussian :math:`\exp(-\tfrac12 q)` of the quadratic form
+  :math:`q = (\hat x - \mu)^\top P (\hat x - \mu)`: :math:`q_k = \sum_{i+j=k} c_i^\top P c_j`
+  with :math:`c_0 = \hat x_0 - \mu`, :math:`c_k = \hat x_k`, then the exponential's recurrence
+  :math:`h_0 = e^{a_0}`, :math:`k h_k = \sum_{j=1}^k j a_j h_{k-j}` for :math:`a = -q/2`.
 
 :func:`module_jet` covers :class:`pde_lab.nets.MLP` and the blocks of
 :mod:`pde_lab.architectures` (:class:`~pde_lab.architectures.CausalNetwork` with its periodic
-embedding, temporal encoding, random Fourier features and modified MLP). The Taylor, forward
+embedding, temporal encoding, random Fourier features and modified MLP) and the physics-informed
+Gaussians of :mod:`pde_lab.gaussian_features`. The Taylor, forward
 Laplacian and STDE engines use it for these networks instead of nested ``torch.func.jvp``.
 """
 
@@ -24,7 +29,7 @@ from typing import Any
 import torch
 from torch.nn import functional
 
-from pde_lab.derivatives.jets import Series, activation_jet, cauchy_product
+from pde_lab.derivatives.jets import Series, _add, activation_jet, cauchy_product
 
 __all__ = ["has_module_jet", "module_jet"]
 
@@ -122,8 +127,76 @@ def _causal(network: Any, series: Series) -> Series:
     return _RULES[type(network.trunk).__name__](network.trunk, series)
 
 
+def _exp(a: Series) -> Series:
+    r""":math:`h = e^a`: :math:`h_0 = e^{a_0}`, :math:`h_k = \frac1k \sum_{j=1}^k j\,a_j h_{k-j}`."""
+    h: Series = [torch.exp(a[0])]
+    for k in range(1, len(a)):
+        total = None
+        for j in range(1, k + 1):
+            if a[j] is not None and h[k - j] is not None:
+                total = _add(total, (j / k) * a[j] * h[k - j])
+        h.append(total)
+    return h
+
+
+def _gaussian_features(module: Any, series: Series) -> Series:
+    """``(..., k)`` features: per channel, the weighted sum of its ``N`` Gaussians' jets."""
+    dtype = series[0].dtype
+    stretch, lower = module.stretch.to(dtype), module.lower.to(dtype)
+    x = _map(series, lambda c: c * stretch)
+    x[0] = x[0] - lower * stretch
+    channels, count, dim = module.means.shape
+    means = module.means.reshape(-1, dim)
+    if module.covariance == "diagonal":  # P = diag(1 / sigma^2): only the diagonal enters
+        inverse = module.sigmas.square().reciprocal().reshape(-1, dim)           # (kN, D)
+
+        def bilinear(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return (a * b) @ inverse.T
+
+        pulled = inverse * means                                                  # P mu
+    else:
+        precision = module.precisions().reshape(-1, dim, dim)
+        flat = precision.reshape(-1, dim * dim)
+
+        def bilinear(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return (a[..., :, None] * b[..., None, :]).flatten(-2) @ flat.T
+
+        pulled = (precision @ means[:, :, None])[:, :, 0]
+    constant = (pulled * means).sum(-1)                                           # mu^T P mu
+
+    def centred(i: int, j: int) -> torch.Tensor | None:
+        r""":math:`c_i^T P c_j` with :math:`c_0 = \hat x_0 - \mu` (P symmetric), ``(..., kN)``."""
+        a, b = x[i], x[j]
+        if a is None or b is None:
+            return None
+        if i == 0 and j == 0:
+            return bilinear(a, a) - 2 * (a @ pulled.T) + constant
+        if i == 0 or j == 0:
+            return bilinear(a, b) - (b if i == 0 else a) @ pulled.T
+        return bilinear(a, b)
+
+    exponent: Series = []
+    for k in range(len(series)):
+        total = None
+        for i in range(k // 2 + 1):  # c_i^T P c_j = c_j^T P c_i: each unordered pair once
+            term = centred(i, k - i)
+            if term is not None:
+                total = _add(total, term if 2 * i == k else 2 * term)
+        exponent.append(None if total is None else -0.5 * total)
+    gaussians = _exp(exponent)
+    return _map(gaussians, lambda g: (g.unflatten(-1, (channels, count)) * module.weights).sum(-1))
+
+
+def _gaussian_network(network: Any, series: Series) -> Series:
+    series = activation_jet("tanh", _affine(_gaussian_features(network.features, series), network.hidden.weight,
+                                            network.hidden.bias))
+    return _affine(series, network.output.weight, network.output.bias)
+
+
 _RULES = {"MLP": _mlp, "PeriodicEmbedding": _periodic, "TemporalEncoding": _temporal,
-          "FourierFeatures": _fourier, "ModifiedMLP": _modified, "CausalNetwork": _causal}
+          "FourierFeatures": _fourier, "ModifiedMLP": _modified, "CausalNetwork": _causal,
+          "GaussianFeatures": _gaussian_features, "GaussianNetwork": _gaussian_network}
+_MODULES = ("pde_lab.nets", "pde_lab.architectures", "pde_lab.gaussian_features")
 
 
 def has_module_jet(function: Any) -> bool:
@@ -131,7 +204,7 @@ def has_module_jet(function: Any) -> bool:
     from pde_lab.derivatives.jets import JET_ACTIVATIONS
 
     name = type(function).__name__
-    if name not in _RULES or type(function).__module__ not in ("pde_lab.nets", "pde_lab.architectures"):
+    if name not in _RULES or type(function).__module__ not in _MODULES:
         return False
     if name == "CausalNetwork":
         return all(has_module_jet(stage) for stage in function.embedding) and has_module_jet(function.trunk)

@@ -237,6 +237,8 @@ def _width(function: Any) -> int:
     network = base_mlp(function)
     if is_plain_mlp(network):
         return network.layers[0].out_features
+    if hasattr(network, "jet_width"):
+        return network.jet_width
     return max((p.shape[0] for p in network.parameters() if p.ndim == 2), default=128)
 
 

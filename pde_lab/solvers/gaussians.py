@@ -48,7 +48,9 @@ class PIG:
     n_interior, n_boundary, n_initial, sampling, weights
         Collocation and loss weights (``"pde"``, ``"boundary"``, ``"initial"``), as for PINN.
     derivatives
-        Derivative engine; ``"autograd"`` (the Taylor engines' fast paths cover plain MLPs only).
+        Derivative engine: ``"taylor"`` (hand-written jets through the Gaussians and the MLP,
+        :mod:`pde_lab.derivatives.module_jets`; about 1.8x faster per step than nested autograd
+        at 800 x 4 Gaussians) or ``"autograd"``.
     dtype, device, seed, progress, cpu_threads
         As for PINN; float64 by default, since L-BFGS drives PIG's loss very low.
     """
@@ -68,7 +70,7 @@ class PIG:
     n_initial: int = 500
     sampling: str = "hammersley"
     weights: Mapping[str, float] = field(default_factory=dict)
-    derivatives: str = "autograd"
+    derivatives: str = "taylor"
     dtype: str = "float64"
     device: str | None = None
     seed: int = 0
