@@ -6,7 +6,8 @@ import pytest
 
 from pde_lab.api import SOLVERS, make_solver
 from pde_lab.cli import load_problem, main
-from pde_lab.matrix import CLASSICAL, COLUMNS, NOT_APPLICABLE, ROWS, Matrix, applicability, run_matrix
+from pde_lab.matrix import (CLASSICAL, COLUMNS, NOT_APPLICABLE, ROWS, Matrix, applicability, load_row, row_name,
+                            run_matrix)
 from pde_lab.matrix_budgets import BUDGETS, FAST_BUDGETS, budget_for
 
 
@@ -37,9 +38,10 @@ def test_reasons_say_why():
 def test_every_row_is_accepted_by_two_neural_solvers_besides_its_reference():
     neural = [s for s in COLUMNS if s not in CLASSICAL + ("deepxde",)]
     for name in ROWS:
-        problem = load_problem(name)
+        problem = load_row(name)
         assert problem.has_reference, name
-        accepted = [s for s in neural if applicability(make_solver(s, **budget_for(BUDGETS, s, name)), problem) is None]
+        accepted = [s for s in neural
+                    if applicability(make_solver(s, **budget_for(BUDGETS, s, row_name(name))), problem) is None]
         assert len(accepted) >= 2, (name, accepted)
 
 
@@ -52,7 +54,7 @@ def test_budget_for_merges_problem_specific_options():
     for table in (BUDGETS, FAST_BUDGETS):  # every option is one the solver has
         for solver in COLUMNS:
             for problem in ROWS:
-                make_solver(solver, **budget_for(table, solver, problem))
+                make_solver(solver, **budget_for(table, solver, row_name(problem)))
 
 
 def test_fast_matrix_cells_table_and_figure(tmp_path):
@@ -118,3 +120,13 @@ def test_join_and_json_round_trip(tmp_path):
     assert back.to_markdown() == joined.to_markdown()
     with pytest.raises(ValueError, match="share problems"):
         Matrix.join([one, one])
+
+
+def test_a_row_can_pass_parameters_to_its_problem():
+    short = load_row("kuramoto-sivashinsky:t_final=0.1")
+    assert short.time_span == (0.0, 0.1) and short.name == "kuramoto-sivashinsky"
+    assert row_name("kuramoto-sivashinsky:t_final=0.1") == "kuramoto-sivashinsky"
+    with pytest.raises(ValueError, match="name:key=value"):
+        load_row("kuramoto-sivashinsky:t_final")
+    with pytest.raises(ValueError, match="bad parameters"):
+        load_row("kuramoto-sivashinsky:horizon=0.1")

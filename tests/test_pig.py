@@ -110,3 +110,14 @@ def test_benchmark_fast_mode():
     assert "pinn_rel_l2_over_pig_rel_l2_poisson_equal_wall" in record["ratios"]
     # 20 iterations on sin(16πx): measured PIG 0.48, PINN 1.98
     assert record["ratios"]["pinn_rel_l2_over_pig_rel_l2_poisson_1d_high_frequency"] > 2
+
+
+def test_engine_benchmark_trains_the_same_network_with_either_engine():
+    from pde_lab.bench import run_benchmark
+
+    record = run_benchmark("pig-engines", fast=True)
+    autograd, taylor = record["rows"]
+    assert autograd["name"].startswith("pig-autograd") and taylor["name"].startswith("pig-taylor")
+    # the engines give the same derivatives to rounding: five Adam steps end at the same error
+    assert abs(autograd["rel_l2"] - taylor["rel_l2"]) < 1e-8 * autograd["rel_l2"]
+    assert record["ratios"]["autograd_wall_over_taylor_wall_20x4"] > 0

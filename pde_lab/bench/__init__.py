@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "pinn-ngd": "pde_lab.bench.teng:pinn_ngd",
     "lpinn": "pde_lab.bench.lagrangian_gaussians:lpinn",
     "pig": "pde_lab.bench.lagrangian_gaussians:pig",
+    "pig-engines": "pde_lab.bench.lagrangian_gaussians:pig_engines",
     "fno": "pde_lab.bench.operators:run",
     "hc-moe": "pde_lab.bench.moe:run",
     "dcdm": "pde_lab.bench.dcdm:run",

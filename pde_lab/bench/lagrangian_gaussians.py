@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["lpinn", "pig"]
+__all__ = ["lpinn", "pig", "pig_engines"]
 
 
 def _row(name: str, solution: Any, **extra: Any) -> dict[str, Any]:
@@ -103,3 +103,26 @@ def pig(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
     if rows[0]["rel_l2"] is not None:
         ratios["pig_helmholtz_rel_l2_over_paper_4.13e-5"] = rows[0]["rel_l2"] / 4.13e-5
     return {"rows": rows, "ratios": {k: v for k, v in ratios.items() if v is not None and np.isfinite(v)}}
+
+
+def pig_engines(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
+    """PIG's two derivative engines on the same training run: nested autograd and the Taylor jets.
+
+    The 2D Poisson problem at the paper's Gaussian count (800 x 4) and at the matrix budget's
+    (100 x 4), Adam only (the same number of loss evaluations for both engines).
+    """
+    from pde_lab import solve
+    from problems.poisson import poisson
+
+    problem = poisson()
+    steps, points, counts = (5, 200, (20,)) if fast else (100, 1000, (100, 800))
+    rows, ratios = [], {}
+    for count in counts:
+        settings = dict(n_gaussians=count, adam_steps=steps, lbfgs_steps=0, n_interior=points, n_boundary=points // 5,
+                        dtype="float64", device=device, progress=False, seed=0)
+        solve(problem, "pig", **dict(settings, adam_steps=1, derivatives="taylor"))  # first-use costs, unclocked
+        pair = [_row(f"pig-{engine}-{count}x4", solve(problem, "pig", derivatives=engine, **settings))
+                for engine in ("autograd", "taylor")]
+        rows += pair
+        ratios[f"autograd_wall_over_taylor_wall_{count}x4"] = pair[0]["wall_s"] / pair[1]["wall_s"]
+    return {"rows": rows, "ratios": ratios}
