@@ -36,7 +36,7 @@ from typing import Any
 from pde_lab.api import SOLVERS, make_solver
 from pde_lab.matrix_budgets import BUDGETS, FAST_BUDGETS, budget_for
 
-__all__ = ["ROWS", "COLUMNS", "Matrix", "run_matrix", "applicability", "load_row", "row_name"]
+__all__ = ["ROWS", "COLUMNS", "Matrix", "run_matrix", "applicability", "load_row"]
 
 # Rows: registered problem names (`pde-lab list`), in the order of the README's table; a row
 # "name:key=value[:key=value]" passes parameters to the problem's factory. The short KS and
@@ -66,11 +66,6 @@ def load_row(row: str) -> Any:
             raise ValueError(f"bad matrix row {row!r}: parameters are written name:key=value[:key=value]")
         parameters[key] = _parse_value(value)
     return load_problem(name, **parameters)
-
-
-def row_name(row: str) -> str:
-    """The registered problem name of a row (what ``problem:<name>`` budgets are keyed by)."""
-    return row.split(":", 1)[0]
 
 
 def applicability(solver: Any, problem: Any) -> str | None:
@@ -228,7 +223,7 @@ def run_matrix(
     for done, (name, problem) in enumerate(loaded.items(), start=1):
         runnable, row_cells = {}, {}
         for solver_name in solvers:
-            options = budget_for(table, solver_name, row_name(name))
+            options = budget_for(table, solver_name, name)
             solver = make_solver(solver_name, **options)
             reason = applicability(solver, problem)
             row_cells[solver_name] = {"problem": name, "solver": solver_name, "status": NOT_APPLICABLE,

@@ -6,7 +6,7 @@ import pytest
 
 from pde_lab.api import SOLVERS, make_solver
 from pde_lab.cli import load_problem, main
-from pde_lab.matrix import (CLASSICAL, COLUMNS, NOT_APPLICABLE, ROWS, Matrix, applicability, load_row, row_name,
+from pde_lab.matrix import (CLASSICAL, COLUMNS, NOT_APPLICABLE, ROWS, Matrix, applicability, load_row,
                             run_matrix)
 from pde_lab.matrix_budgets import BUDGETS, FAST_BUDGETS, budget_for
 
@@ -41,7 +41,7 @@ def test_every_row_is_accepted_by_two_neural_solvers_besides_its_reference():
         problem = load_row(name)
         assert problem.has_reference, name
         accepted = [s for s in neural
-                    if applicability(make_solver(s, **budget_for(BUDGETS, s, row_name(name))), problem) is None]
+                    if applicability(make_solver(s, **budget_for(BUDGETS, s, name)), problem) is None]
         assert len(accepted) >= 2, (name, accepted)
 
 
@@ -50,11 +50,14 @@ def test_budget_for_merges_problem_specific_options():
     assert budget_for(table, "teng", "heat") == {"dt": 0.1}
     assert budget_for(table, "teng", "burgers") == {"dt": 0.02}
     assert budget_for(table, "pinn", "heat") == {}
+    table["teng"]["problem:heat:t_final=0.5"] = {"scheme": "heun"}  # a row with parameters: its own options last
+    assert budget_for(table, "teng", "heat:t_final=0.5") == {"dt": 0.1, "scheme": "heun"}
+    assert budget_for(table, "teng", "heat:t_final=0.2") == {"dt": 0.1}
     assert set(BUDGETS) == set(FAST_BUDGETS) == set(COLUMNS)
     for table in (BUDGETS, FAST_BUDGETS):  # every option is one the solver has
         for solver in COLUMNS:
             for problem in ROWS:
-                make_solver(solver, **budget_for(table, solver, row_name(problem)))
+                make_solver(solver, **budget_for(table, solver, problem))
 
 
 def test_fast_matrix_cells_table_and_figure(tmp_path):
@@ -125,7 +128,6 @@ def test_join_and_json_round_trip(tmp_path):
 def test_a_row_can_pass_parameters_to_its_problem():
     short = load_row("kuramoto-sivashinsky:t_final=0.1")
     assert short.time_span == (0.0, 0.1) and short.name == "kuramoto-sivashinsky"
-    assert row_name("kuramoto-sivashinsky:t_final=0.1") == "kuramoto-sivashinsky"
     with pytest.raises(ValueError, match="name:key=value"):
         load_row("kuramoto-sivashinsky:t_final")
     with pytest.raises(ValueError, match="bad parameters"):
