@@ -312,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--figure", metavar="PNG", help="also draw the benchmark's figure (where it has one)")
     bench.set_defaults(run=_command_bench)
     matrix = commands.add_parser("matrix", help="every solver on every problem it accepts: the error/time table")
-    matrix.add_argument("--problems", help="comma-separated problem names (default: the README's rows; name:key=value passes a parameter, e.g. kuramoto-sivashinsky:t_final=0.1)")
+    matrix.add_argument("--problems", help="comma-separated problem names (default: the README's rows); "
+                        "name:key=value passes a parameter, e.g. kuramoto-sivashinsky:t_final=0.1")
     matrix.add_argument("--solvers", help="comma-separated solver names (default: all)")
     matrix.add_argument("--fast", action="store_true", help="seconds-long budgets (checks the machinery, not the methods)")
     matrix.add_argument("--json", metavar="PATH", help="write every cell, with its options, as JSON")

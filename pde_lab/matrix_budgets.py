@@ -32,10 +32,7 @@ BUDGETS: dict[str, dict[str, Any]] = {
     # spend over 30 minutes in the initial fit alone)
     "teng": {"scheme": "euler", "dt": 0.02, "iterations": 3,
              "problem:heat": {"dt": 0.1, "width": 20, "hidden_layers": 3, "points_per_axis": 48,
-                              "subset_sizes": (512, 384), "fit_iterations": 400},
-             # Allen-Cahn's x^2 cos(pi x) is not fitted to 1e-7 by the 40 x 5 network: the default 2,000
-             # Gauss-Newton fit iterations would take about an hour
-             "problem:allen-cahn": {"fit_iterations": 300}},
+                              "subset_sizes": (512, 384), "fit_iterations": 400}},
     "pinn-ngd": {"iterations": 50},
     "pig": {"n_gaussians": 100, "adam_steps": 200, "lbfgs_steps": 100, "n_interior": 1000, "n_boundary": 200,
             "n_initial": 200, "problem:kuramoto-sivashinsky:t_final=0.1": {"weights": {"initial": 1e3}}},
