@@ -99,23 +99,38 @@ class GaussianFeatures(nn.Module):
             return torch.diag_embed(self.sigmas.square().reciprocal())
         return self.factors.transpose(-1, -2) @ self.factors
 
+    def quadratic_form(self):
+        r"""The pieces of :math:`(\hat x - \mu)^\top P (\hat x - \mu)` for every Gaussian at once.
+
+        Returns ``(bilinear, pulled, constant)``: ``bilinear(a, b)`` is :math:`a^\top P b`
+        for rescaled vectors ``a, b`` ``(..., D)`` against all ``kN`` Gaussians, ``(..., kN)``;
+        ``pulled`` is :math:`P\mu` ``(kN, D)``; ``constant`` is :math:`\mu^\top P \mu` ``(kN,)``.
+        """
+        dim = self.means.shape[-1]
+        means = self.means.reshape(-1, dim)
+        if self.covariance == "diagonal":  # only the diagonal of P enters
+            inverse = self.sigmas.square().reciprocal().reshape(-1, dim)         # (kN, D)
+
+            def bilinear(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+                return (a * b) @ inverse.T
+
+            pulled = inverse * means
+        else:
+            precision = self.precisions().reshape(-1, dim, dim)                  # (kN, D, D)
+            flat = precision.reshape(-1, dim * dim)
+
+            def bilinear(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+                return (a[..., :, None] * b[..., None, :]).flatten(-2) @ flat.T
+
+            pulled = (precision @ means[:, :, None])[:, :, 0]
+        return bilinear, pulled, (pulled * means).sum(-1)
+
     def gaussians(self, points: torch.Tensor) -> torch.Tensor:
         """Every Gaussian at every point, ``(n, k, N)`` (weights not applied)."""
         x = self.rescale(points)
-        channels, count, dim = self.means.shape
-        if self.covariance == "diagonal":  # only the diagonal of P enters
-            inverse = self.sigmas.square().reciprocal().reshape(-1, dim)         # (kN, D)
-            quadratic = x.square() @ inverse.T
-            linear = x @ (inverse * self.means.reshape(-1, dim)).T
-            constant = (inverse * self.means.reshape(-1, dim).square()).sum(-1)
-        else:
-            precision = self.precisions().reshape(-1, dim, dim)                  # (kN, D, D)
-            means = self.means.reshape(-1, dim)
-            pulled = (precision @ means[:, :, None])[:, :, 0]                    # P mu, (kN, D)
-            quadratic = (x[:, :, None] * x[:, None, :]).reshape(len(x), -1) @ precision.reshape(-1, dim * dim).T
-            linear = x @ pulled.T
-            constant = (pulled * means).sum(-1)
-        exponent = quadratic - 2 * linear + constant
+        channels, count, _ = self.means.shape
+        bilinear, pulled, constant = self.quadratic_form()
+        exponent = bilinear(x, x) - 2 * (x @ pulled.T) + constant
         return torch.exp(-0.5 * exponent).reshape(len(x), channels, count)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:

@@ -75,6 +75,5 @@ def budget_for(table: dict[str, dict[str, Any]], solver: str, problem: str) -> d
     e.g. ``problem:kuramoto-sivashinsky:t_final=0.1``)."""
     options = table.get(solver, {})
     general = {k: v for k, v in options.items() if not k.startswith("problem:")}
-    name = problem.split(":", 1)[0]
-    row = options.get(f"problem:{problem}", {}) if problem != name else {}
-    return {**general, **options.get(f"problem:{name}", {}), **row}
+    name = problem.split(":", 1)[0]  # for a row without parameters both lookups are the same
+    return {**general, **options.get(f"problem:{name}", {}), **options.get(f"problem:{problem}", {})}

@@ -129,15 +129,20 @@ def kovasznay(reynolds: float = 40.0) -> Problem:
 
 
 # ---------------------------------------------------------------------- lid-driven cavity
+def _face_tolerance(points: torch.Tensor) -> float:
+    """How close to a face counts as on it: a few ulps of the points' dtype (1 - 1e-8 is 1 in float32)."""
+    return 16 * torch.finfo(points.dtype).eps
+
+
 def _on_outflow(points: torch.Tensor) -> torch.Tensor:
-    """The outflow face x = 1 (a float32-safe test: 1 - 1e-8 rounds to 1 in float32)."""
-    return points[:, 0] > 1 - 16 * torch.finfo(points.dtype).eps
+    """The outflow face x = 1."""
+    return points[:, 0] > 1 - _face_tolerance(points)
 
 
 def _lid_speed(points: torch.Tensor) -> torch.Tensor:
     """u on the walls: 1 on the lid y = 1 without its end points, 0 elsewhere."""
     x, y = points[:, 0], points[:, 1]
-    tol = 16 * torch.finfo(points.dtype).eps  # 1 - 1e-10 rounds to 1 in float32: no lid at all
+    tol = _face_tolerance(points)  # a fixed 1e-10 would leave no lid at all in float32
     on_lid = (y > 1 - tol) & (x > tol) & (x < 1 - tol)
     return on_lid.to(points.dtype)
 

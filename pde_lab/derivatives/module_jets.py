@@ -141,28 +141,10 @@ def _exp(a: Series) -> Series:
 
 def _gaussian_features(module: Any, series: Series) -> Series:
     """``(..., k)`` features: per channel, the weighted sum of its ``N`` Gaussians' jets."""
-    dtype = series[0].dtype
-    stretch, lower = module.stretch.to(dtype), module.lower.to(dtype)
-    x = _map(series, lambda c: c * stretch)
-    x[0] = x[0] - lower * stretch
-    channels, count, dim = module.means.shape
-    means = module.means.reshape(-1, dim)
-    if module.covariance == "diagonal":  # P = diag(1 / sigma^2): only the diagonal enters
-        inverse = module.sigmas.square().reciprocal().reshape(-1, dim)           # (kN, D)
-
-        def bilinear(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-            return (a * b) @ inverse.T
-
-        pulled = inverse * means                                                  # P mu
-    else:
-        precision = module.precisions().reshape(-1, dim, dim)
-        flat = precision.reshape(-1, dim * dim)
-
-        def bilinear(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-            return (a[..., :, None] * b[..., None, :]).flatten(-2) @ flat.T
-
-        pulled = (precision @ means[:, :, None])[:, :, 0]
-    constant = (pulled * means).sum(-1)                                           # mu^T P mu
+    stretch = module.stretch.to(series[0].dtype)
+    x = [module.rescale(series[0])] + _map(series[1:], lambda c: c * stretch)  # the affine rescaling
+    channels, count, _ = module.means.shape
+    bilinear, pulled, constant = module.quadratic_form()
 
     def centred(i: int, j: int) -> torch.Tensor | None:
         r""":math:`c_i^T P c_j` with :math:`c_0 = \hat x_0 - \mu` (P symmetric), ``(..., kN)``."""
