@@ -25,7 +25,7 @@ import csv
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -241,6 +241,7 @@ def compare(
     solvers: Sequence[str | Any] | Mapping[str, str | Any],
     *,
     reference: Solution | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> Comparison:
     """Run the reference, then every solver, on ``problem``; never stop at a failing solver.
 
@@ -255,6 +256,9 @@ def compare(
     reference
         The Solution errors are measured against; default ``problem.reference()`` (exact
         solution or reference solver). Without either, rows have no errors.
+    on_row
+        Called with each row as soon as it is measured (the reference's first), e.g. to
+        report a long comparison cell by cell.
 
     Returns
     -------
@@ -289,6 +293,8 @@ def compare(
         rows[0]["reference"] = True
         if reference is not None:
             rows[0].update(rel_l2=0.0, max_err=0.0)
+        if on_row is not None:
+            on_row(dict(rows[0]))
     solutions: dict[str, Solution | None] = {}
     for label, solver in labelled.items():
         name = str(getattr(solver, "name", label))
@@ -296,6 +302,8 @@ def compare(
             problem, label, name, lambda s=solver: s.solve(problem), reference
         )
         rows.append(row)
+        if on_row is not None:
+            on_row(dict(row))
     return Comparison(problem, reference, tuple(rows), MappingProxyType(solutions))
 
 

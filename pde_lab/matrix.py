@@ -231,21 +231,20 @@ def run_matrix(
                                       "rel_l2": None, "wall_s": None, "message": reason, "options": options}
             if reason is None:
                 runnable[solver_name] = solver
+
+        def measured(row: dict[str, Any], name: str = name, row_cells: dict = row_cells) -> None:
+            if row["reference"]:
+                references[name] = {"solver": row["solver"], "wall_s": row["wall_s"], "status": row["status"]}
+                return
+            cell = row_cells[row["name"]]
+            status = "ok" if row["rel_l2"] is not None else row["status"]
+            cell.update(status=status, rel_l2=row["rel_l2"], wall_s=row["wall_s"], message=row["message"])
+            error = "-" if cell["rel_l2"] is None else f"{cell['rel_l2']:.2e}"
+            say(f"{name:<28} {cell['solver']:<10} {status:<9} rel L2 {error:>9}  {_seconds(cell['wall_s'])}")
+
         if runnable:
-            comparison = compare(problem, runnable)
-            for row in comparison.rows:
-                if row["reference"]:
-                    references[name] = {"solver": row["solver"], "wall_s": row["wall_s"], "status": row["status"]}
-                    continue
-                status = "ok" if row["rel_l2"] is not None else row["status"]
-                row_cells[row["name"]].update(status=status, rel_l2=row["rel_l2"], wall_s=row["wall_s"],
-                                              message=row["message"])
-        for solver_name in solvers:
-            cell = row_cells[solver_name]
-            cells.append(cell)
-            if cell["status"] != NOT_APPLICABLE:
-                error = "-" if cell["rel_l2"] is None else f"{cell['rel_l2']:.2e}"
-                say(f"{name:<28} {solver_name:<10} {cell['status']:<9} rel L2 {error:>9}  {_seconds(cell['wall_s'])}")
+            compare(problem, runnable, on_row=measured)  # each cell is reported as soon as it is measured
+        cells += [row_cells[solver_name] for solver_name in solvers]
         if on_row is not None:
             on_row(Matrix(problems[:done], solvers, tuple(cells), dict(references), meta))
     import torch

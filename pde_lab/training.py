@@ -91,6 +91,7 @@ def train(
     fingerprint: dict[str, Any] | None = None,
     schedule: Callable[[int], float] | None = None,
     before_step: Callable[[int], None] | None = None,
+    before_chunk: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Minimise ``sum_k weights[k] * loss_terms()[k]`` over ``parameters``.
 
@@ -115,14 +116,19 @@ def train(
         the step count only, so a resumed run follows the same schedule).
     before_step
         Called with the Adam step count before every Adam step (e.g. to draw fresh
-        collocation points); L-BFGS always sees the points of the last Adam step.
+        collocation points); L-BFGS sees the points of the last Adam step unless
+        ``before_chunk`` redraws them.
+    before_chunk
+        Called with the L-BFGS iteration count before every L-BFGS chunk (one
+        ``LBFGS.step``): redrawing points there is the PIG paper's protocol (fresh points
+        for each ``LBFGS.step`` of 20 iterations; the curvature history carries over).
     """
     if adam_steps < 0 or lbfgs_steps < 0:
         raise ValueError("adam_steps and lbfgs_steps must be >= 0")
     if not math.isfinite(learning_rate) or learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive and finite, got {learning_rate}")
     run = _Run(list(parameters), loss_terms, dict(weights or {}), checkpoint, dict(fingerprint or {}))
-    run.schedule, run.before_step = schedule, before_step
+    run.schedule, run.before_step, run.before_chunk = schedule, before_step, before_chunk
     with interrupt_flag(checkpoint is not None) as flag:
         return run.execute(adam_steps, lbfgs_steps, learning_rate, lbfgs_chunk, progress, description, flag)
 
@@ -139,6 +145,7 @@ class _Run:
         self.last_saved = 0
         self.schedule: Callable[[int], float] | None = None
         self.before_step: Callable[[int], None] | None = None
+        self.before_chunk: Callable[[int], None] | None = None
 
     # ------------------------------------------------------------------ pieces
     def total(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -241,6 +248,8 @@ class _Run:
                 if flag["signal"]:
                     return self.interrupted(flag["signal"], adam, lbfgs, bar)
                 chunk = min(lbfgs_chunk, lbfgs_steps - self.lbfgs_done)
+                if self.before_chunk is not None:
+                    self.before_chunk(self.lbfgs_done)
                 # max_eval is torch's 1.25 * max_iter by default: line searches would end a chunk
                 # early and it would read as convergence. Only the iteration count or a tolerance may.
                 lbfgs.param_groups[0]["max_iter"], lbfgs.param_groups[0]["max_eval"] = chunk, 25 * chunk

@@ -162,6 +162,23 @@ def test_a_raising_or_diverging_solver_is_a_row_and_the_others_complete():
     )
 
 
+def test_rows_are_reported_as_they_are_measured():
+    events = []
+
+    class Second:
+        name = "second"
+
+        def solve(self, problem):
+            events.append("second starts")
+            return Scaled(0.02).solve(problem)
+
+    comparison = compare(poisson(), [Scaled(0.01), Second(), Raising()],
+                         on_row=lambda row: events.append((row["name"], row["rel_l2"])))
+    assert events[:3] == [("reference", 0.0), ("scaled", pytest.approx(0.01, rel=1e-12)), "second starts"]
+    assert events[3:] == [("second", pytest.approx(0.02, rel=1e-12)), ("raising", None)]
+    assert len(comparison.rows) == 4
+
+
 def test_keyboard_interrupt_is_not_swallowed():
     with pytest.raises(KeyboardInterrupt):
         compare(poisson(), [Scaled(), Raising(KeyboardInterrupt)])

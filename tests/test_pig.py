@@ -90,6 +90,31 @@ def test_space_time_problem_in_two_space_dimensions_trains():
     assert loss[-1] < 2e-2 * loss[0]
 
 
+def test_redraws_fresh_points_in_both_stages_reproducibly():
+    """The paper's protocol: fresh points every ``resample_every`` Adam steps and before every
+    L-BFGS step of ``lbfgs_resample_every`` iterations; seeded, so two runs agree bit for bit."""
+    from pde_lab.collocation import sample_collocation
+    from pde_lab.solvers.gaussians import PIG, _Redraw
+
+    problem = poisson_1d(periods=2)
+    options = dict(COMMON, n_gaussians=10, adam_steps=30, lbfgs_steps=20, resample_every=10, lbfgs_resample_every=5)
+    first, second = (solve(problem, "pig", **options) for _ in range(2))
+    assert first.stats["redraws"] == 2 + 3  # Adam steps 10, 20; L-BFGS chunks 2-4
+    assert first.history["loss"] == second.history["loss"]
+    fixed = solve(problem, "pig", **dict(options, resample_every=0, lbfgs_resample_every=0))
+    assert fixed.stats["redraws"] == 0 and fixed.history["loss"] != first.history["loss"]
+
+    collocation = sample_collocation(problem, n_interior=50, n_boundary=2, n_initial=1, dtype=torch.float64)
+    before = (collocation.interior.clone(), [b[1].clone() for b in collocation.boundary])
+    _Redraw(problem, collocation, PIG(resample_every=1, n_interior=50, n_boundary=2), "cpu", torch.float64).adam(1)
+    assert collocation.interior.shape == before[0].shape and not torch.equal(collocation.interior, before[0])
+    lower, upper = problem.geometry.bounds
+    assert float(collocation.interior.min()) >= lower[0] and float(collocation.interior.max()) <= upper[0]
+    assert len(collocation.boundary) == len(before[1])
+    with pytest.raises(ValueError, match="lbfgs_resample_every"):
+        solve(problem, "pig", **dict(options, lbfgs_resample_every=-1))
+
+
 def test_mlp_head_and_options_are_checked():
     with pytest.raises(ValueError, match="covariance"):
         GaussianFeatures(2, covariance="dense")

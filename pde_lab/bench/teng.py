@@ -30,8 +30,13 @@ PERIODIC_2D = dict(scheme="heun", width=20, hidden_layers=3, points_per_axis=48,
 #: 1D Burgers: 1024 interior grid points resolve the front at x = 0.
 BURGERS_1D = dict(scheme="heun", width=30, hidden_layers=3, points_per_axis=1024, dt=0.002,
                   subset_sizes=(768, 512), fit_iterations=400)
-#: pinn-ngd on Poisson: a shallow tanh network, as in the energy-natural-gradient paper.
-POISSON = dict(width=32, depth=1, iterations=200, n_interior=400, n_boundary=120)
+#: pinn-ngd on Poisson: a shallow tanh network, as in the energy-natural-gradient paper. The
+#: Levenberg–Marquardt damping starts at 1e-10: from the solver's 1e-6 the damping stays large
+#: enough to stall most seeds near 1e-6 (measured over seeds 0-7: 1e-6 reaches <= 1e-6 for one
+#: seed of four at 200 iterations, 1e-10 for six of eight at 400).
+POISSON = dict(width=64, depth=1, iterations=400, n_interior=400, n_boundary=120, damping=1e-10)
+#: The accuracy target is reported per seed: Gauss–Newton from a random start is seed-sensitive.
+POISSON_SEEDS = (0, 1, 2, 3)
 
 _FAST_TENG = dict(width=8, hidden_layers=1, points_per_axis=16, subset_sizes=(None,), fit_iterations=20)
 
@@ -101,12 +106,17 @@ def pinn_ngd(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
     if fast:
         ngd.update(width=8, iterations=5, n_interior=50, n_boundary=20)
         peer.update(width=16, adam_steps=50, lbfgs_steps=20, n_interior=100, n_boundary=40)
+    seeds = POISSON_SEEDS[:2] if fast else POISSON_SEEDS
     solve(problem, "pinn-ngd", **dict(ngd, iterations=1))  # first-use costs (torch.func, imports), unclocked
     solve(problem, "deepxde", **dict(peer, adam_steps=1, lbfgs_steps=1))
-    ours = _row("pinn-ngd", solve(problem, "pinn-ngd", **ngd), reference, ngd)
+    ours = [_row(f"pinn-ngd-seed{seed}", solve(problem, "pinn-ngd", **dict(ngd, seed=seed)), reference,
+                 dict(ngd, seed=seed)) for seed in seeds]
     theirs = _row("deepxde", solve(problem, "deepxde", **peer), reference, peer)
-    ratios = {"deepxde_wall_over_pinn_ngd_wall": theirs["wall_s"] / ours["wall_s"]}
-    if ours["rel_l2"] and theirs["rel_l2"]:
-        ratios["deepxde_rel_l2_over_pinn_ngd_rel_l2"] = theirs["rel_l2"] / ours["rel_l2"]
-        ratios["target_1e-6_over_pinn_ngd_rel_l2"] = 1e-6 / ours["rel_l2"]
-    return {"rows": [ours, theirs], "ratios": ratios}
+    walls = [row["wall_s"] for row in ours]
+    errors = [row["rel_l2"] for row in ours if row["rel_l2"]]
+    ratios = {"deepxde_wall_over_pinn_ngd_wall_mean": theirs["wall_s"] / float(np.mean(walls))}
+    if errors and theirs["rel_l2"]:
+        ratios["deepxde_rel_l2_over_pinn_ngd_rel_l2_median"] = theirs["rel_l2"] / float(np.median(errors))
+        ratios["target_1e-6_over_pinn_ngd_rel_l2_median"] = 1e-6 / float(np.median(errors))
+        ratios["pinn_ngd_seeds_at_or_below_1e-6"] = sum(e <= 1e-6 for e in errors) / len(seeds)
+    return {"rows": [*ours, theirs], "ratios": ratios}

@@ -47,6 +47,13 @@ class PIG:
         Adam at ``learning_rate``, then L-BFGS with a strong-Wolfe line search.
     n_interior, n_boundary, n_initial, sampling, weights
         Collocation and loss weights (``"pde"``, ``"boundary"``, ``"initial"``), as for PINN.
+    resample_every, lbfgs_resample_every
+        Redraw every collocation point (uniformly at random, seeded) every ``resample_every``
+        Adam steps, and every ``lbfgs_resample_every`` L-BFGS iterations, which are then run
+        as one ``LBFGS.step`` each (its curvature history carries over); 0: fixed points. The
+        paper's Helmholtz run redraws before each of its 2,001 ``LBFGS.step`` calls of
+        torch's default 20 iterations (``lbfgs_resample_every=20``, ``lbfgs_steps=40020``);
+        its Adam runs redraw before every step (``resample_every=1``).
     derivatives
         Derivative engine: ``"taylor"`` (hand-written jets through the Gaussians and the MLP,
         :mod:`pde_lab.derivatives.module_jets`; about 1.8x faster per step than nested autograd
@@ -69,6 +76,8 @@ class PIG:
     n_boundary: int = 1000
     n_initial: int = 500
     sampling: str = "hammersley"
+    resample_every: int = 0
+    lbfgs_resample_every: int = 0
     weights: Mapping[str, float] = field(default_factory=dict)
     derivatives: str = "taylor"
     dtype: str = "float64"
@@ -86,6 +95,10 @@ class PIG:
         unknown = set(self.weights) - {"pde", "boundary", "initial"}
         if unknown:
             raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary', 'initial'")
+        for name in ("resample_every", "lbfgs_resample_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0 (0: fixed points), got {value!r}")
 
     def solve(self, problem: Problem) -> Solution:
         from pde_lab.collocation import loss_terms, sample_collocation
@@ -111,10 +124,14 @@ class PIG:
                 method=self.sampling, seed=self.seed, device=device, dtype=dtype,
             )
             engine = make_engine(self.derivatives, network)
+            redraw = _Redraw(problem, collocation, self, device, dtype)
             result = train(
                 list(network.parameters()), lambda: loss_terms(problem, network, collocation, engine),
                 adam_steps=self.adam_steps, lbfgs_steps=self.lbfgs_steps, learning_rate=self.learning_rate,
                 weights=dict(self.weights), progress=self.progress, description=f"{self.name} {problem.name}",
+                lbfgs_chunk=self.lbfgs_resample_every or 25,
+                before_step=redraw.adam if self.resample_every else None,
+                before_chunk=redraw.lbfgs if self.lbfgs_resample_every else None,
             )
             moved = float((features.means.detach() - initial_means).norm(dim=-1).mean())
         wall = time.perf_counter() - start
@@ -123,8 +140,38 @@ class PIG:
             "wall_s": wall, "peak_mem_mb": memory.peak_mb, "iterations": result.iterations,
             "device": str(device), "dtype": str(dtype).removeprefix("torch."),
             "final_loss": result.history["loss"][-1] if result.history["loss"] else None,
-            "gaussians": self.channels * self.n_gaussians, "mean_displacement": moved,
+            "gaussians": self.channels * self.n_gaussians, "mean_displacement": moved, "redraws": redraw.count,
         }
         # a smaller evaluation batch than the PINN's: each point meets all k·N Gaussians
         evaluate = network_field(network, device, dtype, batch=max(256, 2**22 // (self.channels * self.n_gaussians)))
         return Solution(problem, evaluate, self.name, result.status, result.message, stats, result.history, network)
+
+
+class _Redraw:
+    """Fresh uniform collocation points (interior, boundary, initial) in place, seeded by
+    ``(seed, stage, k)``: before Adam step ``k * resample_every`` and before every L-BFGS
+    chunk but the first (so each stage starts on the points it was given)."""
+
+    def __init__(self, problem: Problem, collocation, solver: PIG, device, dtype) -> None:
+        self.problem, self.collocation, self.solver, self.device, self.dtype = problem, collocation, solver, device, dtype
+        self.count = 0
+
+    def adam(self, step: int) -> None:
+        if step > 0 and step % self.solver.resample_every == 0:
+            self._draw(0, step // self.solver.resample_every)
+
+    def lbfgs(self, iteration: int) -> None:
+        if iteration > 0:
+            self._draw(1, iteration // self.solver.lbfgs_resample_every)
+
+    def _draw(self, stage: int, k: int) -> None:
+        from pde_lab.collocation import sample_collocation
+
+        s = self.solver
+        seed = int(np.random.SeedSequence([s.seed, stage, k]).generate_state(1)[0])
+        fresh = sample_collocation(self.problem, n_interior=s.n_interior, n_boundary=s.n_boundary,
+                                   n_initial=s.n_initial, method="uniform", seed=seed, device=self.device,
+                                   dtype=self.dtype)
+        for name in ("interior", "boundary", "periodic", "initial"):
+            setattr(self.collocation, name, getattr(fresh, name))
+        self.count += 1
