@@ -280,6 +280,7 @@ def compare(
             f"it does not match {problem.name!r} with fields {problem.fields}"
         )
     labelled = _labelled(solvers)  # validates names before anything runs
+    report = on_row or (lambda row: None)
 
     rows: list[dict[str, Any]] = []
     if reference is not None:
@@ -293,8 +294,7 @@ def compare(
         rows[0]["reference"] = True
         if reference is not None:
             rows[0].update(rel_l2=0.0, max_err=0.0)
-        if on_row is not None:
-            on_row(dict(rows[0]))
+        report(dict(rows[0]))
     solutions: dict[str, Solution | None] = {}
     for label, solver in labelled.items():
         name = str(getattr(solver, "name", label))
@@ -302,8 +302,7 @@ def compare(
             problem, label, name, lambda s=solver: s.solve(problem), reference
         )
         rows.append(row)
-        if on_row is not None:
-            on_row(dict(row))
+        report(dict(row))
     return Comparison(problem, reference, tuple(rows), MappingProxyType(solutions))
 
 

@@ -7,8 +7,8 @@ PINN on as many collocation points for the same number of iterations; then visco
 
 ``pig``: the PIG paper's Helmholtz case (σ0 = 0.1, residual weight 1e-4, L-BFGS; settings
 in ``HELMHOLTZ``: on CUDA the paper's protocol, on CPU a scaled-down one); 2D Poisson, PIG
-against the PINN at equal wall time (the PINN's iterations set from its measured time per iteration); a high-frequency
-1D Poisson at an equal iteration budget. Errors are those of the final parameters.
+against the PINN at equal wall time (the PINN's iterations set from its measured time per
+iteration); a high-frequency 1D Poisson at an equal iteration budget. Errors are those of the final parameters.
 """
 
 from __future__ import annotations
