@@ -123,9 +123,10 @@ def pointwise_jacobian(
 def least_squares(matrix: torch.Tensor, rhs: torch.Tensor, damping: float = 0.0, rcond: float | None = None) -> torch.Tensor:
     r"""Minimum-norm :math:`\arg\min_\delta \lVert A\delta - b\rVert^2 + \lambda\lVert\delta\rVert^2`.
 
-    On the CPU: LAPACK ``gelsd`` (SVD, as NumPy and JAX; ``gelsy`` is faster but its results
-    vary in the last bits from call to call, which a chaotic fit amplifies), on the system
-    augmented by :math:`\sqrt\lambda I` when :math:`\lambda > 0`. Elsewhere (CUDA offers only
+    On the CPU: LAPACK ``gelsd`` when :math:`\lambda = 0` (SVD, as NumPy and JAX; ``gelsy`` is
+    faster but its results vary in the last bits from call to call, which a chaotic fit
+    amplifies); when :math:`\lambda > 0`, Householder QR (``gels``) of the system augmented by
+    :math:`\sqrt\lambda I`, which has full column rank (``rcond`` unused). Elsewhere (CUDA offers only
     full-rank QR): Householder QR when :math:`\lambda = 0` and no diagonal entry of :math:`R`
     is near ``rcond`` relative, else the thin SVD,
     :math:`\delta = V \operatorname{diag}(s/(s^2+\lambda)) U^\top b` with singular values below
@@ -139,7 +140,7 @@ def least_squares(matrix: torch.Tensor, rhs: torch.Tensor, damping: float = 0.0,
     rcond = torch.finfo(matrix.dtype).eps * max(m, n) if rcond is None else rcond
     if matrix.device.type == "cpu":
         driver = "gelsd"
-        if damping > 0:  # full column rank: Householder QR (``gels``), 2.5x faster than the SVD
+        if damping > 0:  # full column rank: QR, 2.5x faster than gelsd on pinn-ngd's 777 x 257
             eye = math.sqrt(damping) * torch.eye(n, dtype=matrix.dtype)
             matrix, rhs, driver = torch.cat([matrix, eye]), torch.cat([rhs, rhs.new_zeros(n)]), "gels"
         return torch.linalg.lstsq(matrix, rhs[:, None], rcond=rcond, driver=driver).solution[:, 0]
