@@ -224,10 +224,6 @@ def gauss_newton(
         halving while the loss falls (or until it first falls below the current loss); 0 takes
         every step whole (TENG). With a line search or ``adapt_damping`` a step that does not
         lower the loss is rejected; without ``adapt_damping`` and subsets that ends the loop.
-    warm_line_search
-        Start each line search at the previous iteration's :math:`\eta` and walk the grid
-        both ways, instead of halving from 1: about 3 residual evaluations per iteration in
-        place of 8 when the accepted steps are consistently short (pinn-ngd).
     tolerance
         Stop once the loss is at or below it.
     rcond
@@ -236,6 +232,10 @@ def gauss_newton(
         damping) takes one SVD per iteration and keeps the candidate step with the lowest
         loss (:func:`truncated_steps`): a search over the truncation level instead of the
         step length.
+    warm_line_search
+        Start each line search at the previous iteration's :math:`\eta` and walk the grid
+        both ways, instead of halving from 1: about 3 residual evaluations per iteration in
+        place of 8 when the accepted steps are consistently short (pinn-ngd).
     """
     vector = vector.detach().clone()
     result = GaussNewtonResult(vector, damping=damping)

@@ -15,7 +15,8 @@ the gradient with the Gram matrix :math:`G = J^\top J` of the linearised residua
 so each step solves the damped least-squares problem
 :math:`\min_\delta \lVert J\delta + r\rVert^2 + \lambda\lVert\delta\rVert^2` and takes the best
 :math:`\theta + \eta\delta` on the grid :math:`\eta \in \{1, \frac12, \dots, 2^{-K}\}`
-(Levenberg–Marquardt adaptation of :math:`\lambda`; :mod:`pde_lab.natural_gradient`). The
+(searched from the previous iteration's :math:`\eta`, both ways; Levenberg–Marquardt
+adaptation of :math:`\lambda`; :mod:`pde_lab.natural_gradient`). The
 Jacobian rows are differentiated through the residual with ``vmap(jacrev(...))`` and the
 Taylor-mode derivative engine, in float64.
 """
