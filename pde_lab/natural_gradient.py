@@ -305,14 +305,14 @@ def _best_step(residuals, vector, step, line_search: int, loss: float, start: in
         return candidate, r, value if math.isfinite(value) else math.inf, 0.5**k
 
     last = max(line_search, 0)
-    k = min(max(start, 0), last)
+    first = k = min(max(start, 0), last)
     best = at(k)
     while k > 0:  # longer steps, while they help
         candidate = at(k - 1)
         if not candidate[2] < best[2]:
             break
         best, k = candidate, k - 1
-    if best[3] == 0.5 ** min(max(start, 0), last):  # a longer step did not help: shorter ones
+    if k == first:  # a longer step did not help: shorter ones
         while k < last:
             candidate = at(k + 1)
             k += 1

@@ -72,8 +72,8 @@ def test_pointwise_jacobian_of_values_and_of_a_laplacian_matches_autograd():
     assert torch.allclose(pointwise_values(network, lambda net, x: net(x), vector, points), network(points))
 
 
-def test_gauss_newton_converges_to_machine_precision_on_a_nonlinear_fit():
-    """Levenberg–Marquardt + line search drives a 2-parameter exponential fit to ~1e-28."""
+def _exponential_fit():
+    """Residuals and Jacobian of fitting ``a exp(b t)`` to ``2 exp(-1.3 t)``, and a start (a, b)."""
     t = torch.linspace(0, 1, 20, dtype=torch.float64)
     data = 2.0 * torch.exp(-1.3 * t)
 
@@ -84,7 +84,12 @@ def test_gauss_newton_converges_to_machine_precision_on_a_nonlinear_fit():
         full = torch.stack([torch.exp(v[1] * t), v[0] * t * torch.exp(v[1] * t)], dim=1)
         return full if columns is None else full[:, columns]
 
-    start = torch.tensor([0.5, 1.0], dtype=torch.float64)
+    return residuals, jacobian, torch.tensor([0.5, 1.0], dtype=torch.float64)
+
+
+def test_gauss_newton_converges_to_machine_precision_on_a_nonlinear_fit():
+    """Levenberg–Marquardt + line search drives a 2-parameter exponential fit to ~1e-28."""
+    residuals, jacobian, start = _exponential_fit()
     result = gauss_newton(residuals, jacobian, start, iterations=60, damping=1e-2, adapt_damping=True,
                           line_search=10, tolerance=1e-28)
     assert result.converged and result.losses[-1] <= 1e-28
@@ -117,16 +122,7 @@ def test_warm_line_search_walks_to_the_best_grid_step_from_any_start(start):
 
 
 def test_warm_line_search_reaches_the_same_fit_as_halving_from_one():
-    t = torch.linspace(0, 1, 20, dtype=torch.float64)
-    data = 2.0 * torch.exp(-1.3 * t)
-
-    def residuals(v):
-        return v[0] * torch.exp(v[1] * t) - data
-
-    def jacobian(v, columns):
-        return torch.stack([torch.exp(v[1] * t), v[0] * t * torch.exp(v[1] * t)], dim=1)
-
-    start = torch.tensor([0.5, 1.0], dtype=torch.float64)
+    residuals, jacobian, start = _exponential_fit()
     options = dict(iterations=60, damping=1e-2, adapt_damping=True, line_search=10, tolerance=1e-28)
     warm = gauss_newton(residuals, jacobian, start, warm_line_search=True, **options)
     assert warm.converged
