@@ -1,7 +1,7 @@
 r"""DCDM against CG, Jacobi-PCG, IC(0)-PCG and AMG-PCG on 3D grid Poisson systems.
 
 One network is trained once (time reported in the ``dcdm-training`` row) on the Dirichlet
-unit-cube matrix at ``TRAIN_GRID``³, then used unchanged at 32³, 64³ and 128³ and on two
+unit-cube matrices at ``TRAIN_GRIDS`` cells per axis, then used unchanged at 32³, 64³ and 128³ and on two
 obstacle geometries it never saw (a ball; three boxes, Neumann walls) at 64³. Every
 system is :math:`Ax = b` of :class:`~pde_lab.linalg.poisson_fd.PoissonGrid` with a seeded
 standard-normal right-hand side (all frequencies), solved from :math:`x_0 = 0` to relative
@@ -12,11 +12,18 @@ against AMG-PCG at 1e-10), ``wall_s`` (solve, setup included), ``setup_s`` (prec
 construction), ``peak_mem_mb``. The CG family runs in scipy on the CPU; DCDM in torch on
 ``device`` (network float32, iteration float64), on one CPU thread on CPU.
 
-Network: 8 channels, three shared pooling levels (down to 2³ at the 16³ training size),
-1000 Adam steps (lr 1e-3, batch 8) on 300-step Lanczos Ritz vectors; a CPU-sized reduction
-of the paper's 16 channels, 64³ training grid and 10 000 Lanczos steps. Measured during
-development (loaded CPU): 6 / 8 / 14 DCDM iterations at 32³ / 64³ / 128³ where CG takes
-67 / 103 / 240; ball obstacle at 64³: 9 against 124.
+Projection rows (``projection-*``): the lid-driven cavity (Re = 100) by Chorin's projection on a
+64² MAC grid (:mod:`pde_lab.reference.navier_stokes_mac`) to t = 1, the singular all-Neumann
+pressure system solved each step to 1e-4 by CG, AMG-PCG and DCDM with a 2D network trained
+on the Neumann boxes 8²…64² (``PROJECTION_TRAINING``); per-step iterations and solve time,
+and DCDM's velocity against AMG's.
+
+Network: 8 channels, level blocks shared across levels and recursing down to 2³ at every
+grid size, 1500 Adam steps (lr 1e-3, batch 8) cycling through the 8³, 16³ and 32³ boxes'
+300-step Lanczos Ritz vectors; a CPU-sized reduction of the paper's 16 channels, 64³
+training grid and 10 000 Lanczos steps. Measured during development (loaded CPU): 5 / 6 / 7
+DCDM iterations at 32³ / 64³ / 128³ where CG takes 69 / 127 / 240 (a network of three fixed
+levels trained at 16³ alone: 5 / 7 / 11).
 """
 
 from __future__ import annotations
@@ -28,41 +35,75 @@ import numpy as np
 
 __all__ = ["run"]
 
-TRAIN_GRID = 16
-NETWORK = {"channels": 8, "blocks": 2, "levels": 3, "coarsest": 2}
-TRAINING = {"grid": TRAIN_GRID, "lanczos_steps": 300, "low_mode_extra": 15, "steps": 1000, "batch": 8,
+TRAIN_GRIDS = (8, 16, 32)
+NETWORK = {"channels": 8, "blocks": 2, "levels": None, "coarsest": 2}
+TRAINING = {"grid": TRAIN_GRIDS, "lanczos_steps": 300, "low_mode_extra": 15, "steps": 1500, "batch": 8,
             "learning_rate": 1e-3}
 BASELINES = {"cg": "none", "jacobi-pcg": "jacobi", "ic-pcg": "ic", "amg-pcg": "amg"}
+PROJECTION_TRAINING = {"grid": (8, 16, 32, 64), "lanczos_steps": 300, "low_mode_extra": 15, "steps": 1000,
+                       "batch": 8, "learning_rate": 1e-3}
+PROJECTION = {"n": 64, "reynolds": 100.0, "t_final": 1.0, "tol": 1e-4}
 
 
 def run(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
-    """Rows and ratios; ``fast`` trains a few steps at 8³ and solves at 8³, 12³, 16³."""
+    """Rows and ratios; ``fast`` trains a few steps at 4³ and 8³ and solves at 8³, 12³, 16³."""
     import torch
 
-    from pde_lab.linalg.dcdm_net import DCDMNet, TrainingSettings, train_network
+    from pde_lab.linalg.dcdm_net import DCDMNet, TrainingSettings, box_operators, train_network
     from pde_lab.linalg.poisson_fd import PoissonGrid
     from pde_lab.training import cpu_threads
 
     device = torch.device(device)
     sizes = (8, 12, 16) if fast else (32, 64, 128)
-    training = dict(TRAINING, grid=8, lanczos_steps=40, steps=20) if fast else TRAINING
+    training = TrainingSettings(**dict(TRAINING, grid=(4, 8), lanczos_steps=40, steps=20) if fast else TRAINING)
     rows: list[dict[str, Any]] = []
     with cpu_threads(1 if device.type == "cpu" else None), torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         network = DCDMNet(3, **NETWORK).to(device)
         start = time.perf_counter()
-        record = train_network(network, PoissonGrid((training["grid"],) * 3).operator(device, torch.float32),
-                               TrainingSettings(**training), seed=0, progress=False)
+        record = train_network(network, box_operators(3, training, device, torch.float32), training, seed=0,
+                               progress=False)
         rows.append({"name": "dcdm-training", "rel_l2": None, "wall_s": time.perf_counter() - start,
                      "peak_mem_mb": None, "lanczos_s": record["lanczos_s"], "train_s": record["train_s"],
-                     "grid": training["grid"], "steps": training["steps"], "final_loss": float(np.mean(record["loss"][-20:]))})
+                     "grid": list(training.grid), "steps": training.steps,
+                     "final_loss": float(np.mean(record["loss"][-20:]))})
         network.eval()
         cases = [(n, "box", None) for n in sizes]
         mid = sizes[1]
         cases += [(mid, "ball", _ball(mid)), (mid, "boxes", _boxes(mid))]
         for n, geometry, solid in cases:
             rows += _compare(PoissonGrid((n,) * 3, solid=solid), n, geometry, network, device)
-    return {"rows": rows, "ratios": _ratios(rows, sizes)}
+        rows += _projection(fast)
+    ratios = _ratios(rows, sizes)
+    by_name = {row["name"]: row for row in rows}
+    ratios["projection_dcdm_iterations_over_cg_iterations"] = (by_name["projection-dcdm"]["iterations"]
+                                                               / by_name["projection-cg"]["iterations"])
+    return {"rows": rows, "ratios": ratios}
+
+
+def _projection(fast: bool) -> list[dict[str, Any]]:
+    """The cavity's pressure projection with CG, AMG-PCG and DCDM (a 2D network, CPU)."""
+    from pde_lab.linalg.dcdm_net import DCDMNet, TrainingSettings, box_operators, train_network
+    from pde_lab.reference.navier_stokes_mac import cavity
+
+    training = TrainingSettings(**dict(PROJECTION_TRAINING, grid=(4, 8), steps=20) if fast else PROJECTION_TRAINING)
+    settings = dict(PROJECTION, n=8, t_final=0.2) if fast else PROJECTION
+    network = DCDMNet(2, **NETWORK)
+    start = time.perf_counter()
+    train_network(network, box_operators(2, training, dirichlet=False), training, seed=0, progress=False)
+    rows = [{"name": "projection-training", "rel_l2": None, "wall_s": time.perf_counter() - start,
+             "peak_mem_mb": None, "grid": list(training.grid), "steps": training.steps}]
+    network.eval()
+    runs = {name: cavity(settings["n"], settings["reynolds"], pressure=name, network=network, tol=settings["tol"],
+                         t_final=settings["t_final"], progress=False) for name in ("cg", "amg", "dcdm")}
+    amg = runs["amg"].velocity_at_centres()
+    for name, run in runs.items():
+        rows.append({"name": f"projection-{name}", "method": name, "n": settings["n"], "geometry": "cavity",
+                     "steps": run.stats["steps"], "iterations": run.stats["pressure_iterations_mean"],
+                     "iterations_max": run.stats["pressure_iterations_max"], "wall_s": run.stats["pressure_solve_s"],
+                     "rel_l2": float(np.linalg.norm(run.velocity_at_centres() - amg) / np.linalg.norm(amg)),
+                     "max_divergence": run.stats["max_divergence"], "peak_mem_mb": None})
+    return rows
 
 
 def _compare(grid, n: int, geometry: str, network, device) -> list[dict[str, Any]]:

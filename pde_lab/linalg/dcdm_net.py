@@ -6,12 +6,16 @@ approximation of :math:`A^{-1}r` up to scale (Kaneda et al., ICML 2023): a linea
 (:math:`h \leftarrow h + \mathrm{ReLU}(\mathrm{conv}(h))`) smooth, ``AvgPool(2)`` goes one
 level down, the same blocks recurse, nearest upsampling adds the coarse result back as a
 skip, residual blocks again, and a 1×1 convolution (the paper's ``Dense(1)``) returns one
-channel. The paper uses one pooling level; the default here is two (``levels=2``), with
-the level blocks shared across levels. ``levels=None`` recurses until the grid is
-``coarsest`` cells wide, so that the receptive field grows with the grid as in a multigrid
-cycle; measured here, such a network generalises poorly to recursion depths it was not
-trained at (DCDM stagnates at a 64² grid with a network trained at 16²), while a fixed
-depth trained at 16² keeps working from 32² to 128² (10 to 32 iterations).
+channel. The paper uses one pooling level and a network per grid size; here the level
+blocks are shared across levels and, by default (``levels=None``), the recursion goes down
+until the grid is ``coarsest`` cells wide, so the receptive field grows with the grid as in
+a multigrid V-cycle. Such a network must be trained on several grid sizes at once
+(``TrainingSettings(grid=(8, 16, 32))``, one Adam step per size in turn): trained at one
+size it does not generalise to recursion depths it never saw (DCDM stagnates at 32² with a
+network trained at 16² alone), while trained on 8², 16² and 32² it takes 7 / 8 / 8 / 9
+iterations at 32² / 64² / 128² / 256² (measured 2026-11-23; ``pde-lab bench dcdm`` for 3D).
+A fixed depth (``levels=3``) trained at one size also works on larger grids, but its
+iteration count grows with the grid (its receptive field does not).
 
 **Data.** Ritz vectors of the training matrix: :math:`m` Lanczos steps (re-normalised, no
 re-orthogonalisation) from :math:`A\,\xi`, :math:`\xi \sim N(0, I)`, give :math:`AW^T = W^T T`
@@ -30,8 +34,9 @@ dominate fluid pressure right-hand sides).
 
 Paper settings: 64³ or 128³ training grid, :math:`m = 10\,000`, θ = 500, 20 000 RHS,
 Adam (lr 1e-4), batch 10, up to 1000 epochs on a GPU. The defaults of
-:class:`TrainingSettings` are a CPU-feasible reduction (smaller grid, fewer Lanczos steps,
-fresh right-hand sides every step instead of a fixed set, a few thousand steps).
+:class:`TrainingSettings` are a CPU-feasible reduction (smaller grids, fewer Lanczos steps,
+fresh right-hand sides every step instead of a fixed set, a thousand steps); with several
+training grids each has its own Ritz vectors and the steps cycle through them.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-__all__ = ["DCDMNet", "TrainingSettings", "as_direction", "ritz_vectors", "scale_invariant_loss", "train_network", "training_rhs"]
+__all__ = ["DCDMNet", "TrainingSettings", "as_direction", "box_operators", "ritz_vectors", "scale_invariant_loss",
+           "train_network", "training_rhs"]
 
 
 class DCDMNet(nn.Module):
@@ -62,11 +68,11 @@ class DCDMNet(nn.Module):
         Residual ReLU convolutions before and after the coarse level (each side).
     levels
         Pooling levels (fewer where the grid is too small); ``None``: down to ``coarsest``
-        cells along the shortest axis.
+        cells along the shortest axis (train on several grid sizes, see the module docstring).
     """
 
-    def __init__(self, dim: int, channels: int = 16, blocks: int = 2, levels: int | None = 2,
-                 coarsest: int = 4, residual_scale: float = 0.1) -> None:
+    def __init__(self, dim: int, channels: int = 16, blocks: int = 2, levels: int | None = None,
+                 coarsest: int = 2, residual_scale: float = 0.1) -> None:
         super().__init__()
         if dim not in (2, 3):
             raise ValueError(f"DCDMNet is 2D or 3D, got dim={dim}")
@@ -120,12 +126,13 @@ def as_direction(network: nn.Module, operator):
 class TrainingSettings:
     """How the network is trained (see the module docstring for the paper's values).
 
-    ``grid`` cells per axis of the training box (all faces Dirichlet, no obstacle),
-    ``lanczos_steps`` :math:`m`, ``low_mode_extra`` θ, Adam ``steps`` with ``batch``
+    ``grid`` cells per axis of the training box (all faces Dirichlet, no obstacle), or a
+    tuple of sizes trained in turn (see :func:`box_operators`); ``lanczos_steps`` :math:`m`
+    per training grid, ``low_mode_extra`` θ, Adam ``steps`` (in all) with ``batch``
     right-hand sides each and ``learning_rate``.
     """
 
-    grid: int = 16
+    grid: int | tuple[int, ...] = (8, 16, 32)
     lanczos_steps: int = 300
     low_mode_extra: int = 15
     steps: int = 1000
@@ -184,29 +191,47 @@ def scale_invariant_loss(network: nn.Module, operator, b: torch.Tensor) -> torch
     return ((b - step * aq) ** 2).sum(axes).mean()
 
 
+def box_operators(dim: int, settings: TrainingSettings, device: Any = "cpu", dtype: Any = torch.float32,
+                  dirichlet: bool = True) -> list:
+    """The box operators of ``settings.grid`` (one size or several) in ``dim`` dimensions, all
+    faces Dirichlet, or all Neumann (``dirichlet=False``: a closed container's pressure)."""
+    from pde_lab.linalg.poisson_fd import PoissonGrid
+
+    sizes = (settings.grid,) if isinstance(settings.grid, int) else tuple(settings.grid)
+    if not sizes or any(not isinstance(n, int) or n < 2 for n in sizes):
+        raise ValueError(f"TrainingSettings.grid must be cells per axis >= 2 (an int or a tuple), got {settings.grid!r}")
+    return [PoissonGrid((n,) * dim, dirichlet=dirichlet).operator(device, dtype) for n in sizes]
+
+
 def train_network(network: DCDMNet, operator, settings: TrainingSettings, seed: int = 0,
                   progress: bool | None = None) -> dict[str, Any]:
-    """Train ``network`` in place on ``operator`` (a :class:`GridOperator`, float32 on its device).
+    """Train ``network`` in place on ``operator`` (a :class:`GridOperator`, float32 on its device),
+    or on a sequence of them, one Adam step each in turn (see :func:`box_operators`).
 
-    Returns the history: ``loss`` per step, ``lanczos_s`` and ``train_s`` wall times.
+    Returns the history: ``loss`` per step (on that step's operator), ``lanczos_s`` and
+    ``train_s`` wall times, ``ritz_vectors`` per operator.
     """
     import time
 
     from tqdm.auto import tqdm
 
+    operators = list(operator) if isinstance(operator, (list, tuple)) else [operator]
+    if not operators:
+        raise ValueError("train_network needs at least one operator")
     start = time.perf_counter()
-    lanczos_operator = type(operator)(operator.grid, operator.device, torch.float64)
-    _, ritz = ritz_vectors(lanczos_operator, operator.grid.shape, settings.lanczos_steps, seed)
+    ritz = [ritz_vectors(type(op)(op.grid, op.device, torch.float64), op.grid.shape, settings.lanczos_steps, seed)[1]
+            for op in operators]
     lanczos = time.perf_counter() - start
-    generator = torch.Generator(device=operator.device).manual_seed(seed + 1)
+    generator = torch.Generator(device=operators[0].device).manual_seed(seed + 1)
     optimiser = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
     losses: list[float] = []
     bar = tqdm(range(settings.steps), desc="dcdm training", disable=not progress if progress is not None else None,
                leave=False)
-    for _ in bar:
-        b = training_rhs(ritz, settings.batch, settings.low_mode_extra, generator)
+    for step in bar:
+        k = step % len(operators)
+        b = training_rhs(ritz[k], settings.batch, settings.low_mode_extra, generator)
         optimiser.zero_grad(set_to_none=True)
-        loss = scale_invariant_loss(network, operator, b)
+        loss = scale_invariant_loss(network, operators[k], b)
         if not torch.isfinite(loss):
             raise FloatingPointError("DCDM training loss is not finite; lower the learning rate")
         loss.backward()
@@ -214,4 +239,4 @@ def train_network(network: DCDMNet, operator, settings: TrainingSettings, seed: 
         losses.append(float(loss.detach()))
         bar.set_postfix(loss=f"{losses[-1]:.3e}", refresh=False)
     return {"loss": losses, "lanczos_s": lanczos, "train_s": time.perf_counter() - start - lanczos,
-            "ritz_vectors": int(ritz.shape[0])}
+            "ritz_vectors": [int(r.shape[0]) for r in ritz]}

@@ -9,10 +9,12 @@ network :math:`f_\theta(r) \approx A^{-1}r` (up to scale), each A-orthogonalised
 the previous two directions, exact line search, true residual every step.
 
 The network (:class:`~pde_lab.linalg.dcdm_net.DCDMNet`) is trained once, unsupervised, on
-Ritz vectors of the Dirichlet box matrix at ``training.grid`` cells per axis with the
-scale-invariant loss :math:`\|b - (q^Tb/q^TAq)\,Aq\|^2`, and is fully convolutional, so it
-is applied at any grid size; pass ``network=`` to reuse a trained one (the solve then has
-no training cost). The iteration runs in float64, the network in ``dtype``.
+Ritz vectors of the Dirichlet box matrices at ``training.grid`` cells per axis (by default
+8, 16 and 32 in turn) with the scale-invariant loss :math:`\|b - (q^Tb/q^TAq)\,Aq\|^2`. It
+is fully convolutional and recurses down to a coarse grid (as a multigrid cycle), so it is
+applied at any grid size with an iteration count that barely grows with the grid; pass
+``network=`` to reuse a trained one (the solve then has no training cost). The iteration
+runs in float64, the network in ``dtype``.
 
 A grid Poisson solve with obstacles (pressure projection of a fluid solver) uses the same
 pieces directly: ``PoissonGrid(shape, solid=mask)`` and
@@ -61,7 +63,7 @@ class DCDM:
     max_iterations: int = 100
     channels: int = 16
     blocks: int = 2
-    levels: int | None = 2
+    levels: int | None = None
     training: Any = None
     network: Any = field(default=None, compare=False)
     dtype: str = "float32"
@@ -75,7 +77,7 @@ class DCDM:
     def solve(self, problem: Problem) -> Solution:
         import torch
 
-        from pde_lab.linalg.dcdm_net import DCDMNet, TrainingSettings, as_direction, train_network
+        from pde_lab.linalg.dcdm_net import DCDMNet, TrainingSettings, as_direction, box_operators, train_network
         from pde_lab.linalg.krylov import dcdm
         from pde_lab.linalg.poisson_fd import PoissonGrid
         from pde_lab.solvers.pinn import resolve_device, resolve_dtype
@@ -98,8 +100,8 @@ class DCDM:
             network, train_s = self.network, 0.0
             if network is None:
                 network = DCDMNet(problem.spatial_dim, self.channels, self.blocks, self.levels).to(device, dtype)
-                box = PoissonGrid((training.grid,) * problem.spatial_dim)
-                record = train_network(network, box.operator(device, dtype), training, self.seed, self.progress)
+                boxes = box_operators(problem.spatial_dim, training, device, dtype)
+                record = train_network(network, boxes, training, self.seed, self.progress)
                 history["loss"], train_s = record["loss"], record["lanczos_s"] + record["train_s"]
             elif getattr(network, "dim", None) != problem.spatial_dim:
                 raise ValueError(f"network must be a DCDMNet of dimension {problem.spatial_dim}, "
