@@ -6,6 +6,9 @@
 - :mod:`~pde_lab.linalg.krylov`: ``pcg`` (scipy CG with a preconditioner) and ``dcdm``.
 - :mod:`~pde_lab.linalg.dcdm_net`: the DCDM network, Ritz-vector data and training.
 
+FEM systems use the same CG family: ``solve(problem, "fem", linear_solver="amg-pcg")``
+(or ``"cg"``, ``"jacobi-pcg"``, ``"ic-pcg"``) on the condensed stiffness matrix.
+
 torch is imported only by the modules that make tensors.
 """
 

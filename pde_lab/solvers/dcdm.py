@@ -12,9 +12,9 @@ The network (:class:`~pde_lab.linalg.dcdm_net.DCDMNet`) is trained once, unsuper
 Ritz vectors of the Dirichlet box matrices at ``training.grid`` cells per axis (by default
 8, 16 and 32 in turn) with the scale-invariant loss :math:`\|b - (q^Tb/q^TAq)\,Aq\|^2`. It
 is fully convolutional and recurses down to a coarse grid (as a multigrid cycle), so it is
-applied at any grid size with an iteration count that barely grows with the grid; pass
-``network=`` to reuse a trained one (the solve then has no training cost). The iteration
-runs in float64, the network in ``dtype``.
+applied at any grid size with an iteration count that grows far more slowly with the grid
+than CG's; pass ``network=`` to reuse a trained one (the solve then has no training cost).
+The iteration runs in float64, the network in ``dtype``.
 
 A grid Poisson solve with obstacles (pressure projection of a fluid solver) uses the same
 pieces directly: ``PoissonGrid(shape, solid=mask)`` and

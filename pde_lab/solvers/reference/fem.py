@@ -20,6 +20,11 @@ Dirichlet data imposed at the boundary degrees of freedom, Neumann data
 :math:`\partial u/\partial n = g` (isotropic :math:`A = aI`), and the natural condition
 :math:`A\nabla u\cdot n = 0` on boundary parts without a condition. Lagrange P1 converges
 at order 2 in :math:`L^2`, P2 at order 3 (for smooth solutions).
+
+The condensed system is solved directly (``linear_solver="direct"``, scikit-fem's sparse LU)
+or, when it is symmetric (no drift :math:`b`), by the CG family of :mod:`pde_lab.linalg`
+(``"cg"``, ``"jacobi-pcg"``, ``"ic-pcg"``, ``"amg-pcg"``) to relative residual ``tol``; the
+iteration count is in ``stats["iterations"]``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 
 __all__ = ["FEM", "FEMField", "linear_operator"]
+
+_KRYLOV = {"cg": "none", "jacobi-pcg": "jacobi", "ic-pcg": "ic", "amg-pcg": "amg"}  # name -> pcg preconditioner
 
 
 def _residual_at(problem: Problem, points: np.ndarray, function) -> np.ndarray:
@@ -146,10 +153,17 @@ class FEM:
         1 (P1) or 2 (P2).
     h
         Target mesh size passed to ``geometry.mesh(h)``.
+    linear_solver
+        ``"direct"`` or a CG variant: ``"cg"``, ``"jacobi-pcg"``, ``"ic-pcg"``, ``"amg-pcg"``
+        (symmetric systems only).
+    tol
+        Relative residual of the CG variants.
     """
 
     order: int = 2
     h: float = 0.05
+    linear_solver: str = "direct"
+    tol: float = 1e-10
 
     name = "fem"
 
@@ -165,6 +179,10 @@ class FEM:
             raise ValueError(f"order must be 1 or 2, got {self.order!r}")
         if not (isinstance(self.h, (int, float)) and self.h > 0):
             raise ValueError(f"h must be positive, got {self.h!r}")
+        if self.linear_solver != "direct" and self.linear_solver not in _KRYLOV:
+            raise ValueError(f"linear_solver must be 'direct' or one of {sorted(_KRYLOV)}, got {self.linear_solver!r}")
+        if not (isinstance(self.tol, (int, float)) and 0 < self.tol < 1):
+            raise ValueError(f"tol must be in (0, 1), got {self.tol!r}")
 
     def solve(self, problem: Problem) -> Solution:
         from skfem import Basis, BilinearForm, LinearForm, condense, solve
@@ -199,12 +217,32 @@ class FEM:
             dirichlet_dofs, values = self._boundary(problem, basis, intorder, a_matrix, rhs)
             if len(dirichlet_dofs) == 0 and np.allclose(shaped["c"], 0):
                 raise ValueError("fem: no Dirichlet condition and no zeroth-order term: the solution is not unique")
-            dofs = solve(*condense(matrix, rhs, x=values, D=dirichlet_dofs))
-        stats = {"wall_s": time.perf_counter() - start, "peak_mem_mb": memory.peak_mb, "iterations": 1,
-                 "device": "cpu", "dtype": "float64", "dofs": int(basis.N), "h": self.h, "order": self.order}
+            system = condense(matrix, rhs, x=values, D=dirichlet_dofs)
+            if self.linear_solver == "direct":
+                dofs, iterations = solve(*system), 1
+            else:
+                dofs, iterations = self._krylov(*system)
+        stats = {"wall_s": time.perf_counter() - start, "peak_mem_mb": memory.peak_mb, "iterations": iterations,
+                 "device": "cpu", "dtype": "float64", "dofs": int(basis.N), "h": self.h, "order": self.order,
+                 "linear_solver": self.linear_solver}
         field = FEMField(basis, dofs)
-        message = f"P{self.order} direct solve, {basis.N} dofs"
+        how = "direct solve" if self.linear_solver == "direct" else f"{self.linear_solver}, {iterations} iterations"
+        message = f"P{self.order} {how}, {basis.N} dofs"
         return Solution(problem, field, self.name, Status.CONVERGED, message, stats, {}, field)
+
+    def _krylov(self, matrix, rhs, values, free) -> tuple[np.ndarray, int]:
+        """The condensed system ``matrix x = rhs`` on the ``free`` dofs by a CG variant."""
+        from pde_lab.linalg import pcg
+
+        if abs(matrix - matrix.T).max() > 1e-12 * abs(matrix).max():
+            raise ValueError(f"fem: linear_solver={self.linear_solver!r} needs a symmetric system; this problem "
+                             "has a drift term, use linear_solver='direct'")
+        result = pcg(matrix, rhs, _KRYLOV[self.linear_solver], tol=self.tol, max_iterations=10 * matrix.shape[0])
+        if not result.converged:
+            raise RuntimeError(f"fem: {result.message}")
+        dofs = np.array(values, dtype=float)
+        dofs[free] = result.x
+        return dofs, result.iterations
 
     @staticmethod
     def _boundary(problem, basis, intorder, a_matrix, rhs):
