@@ -15,11 +15,10 @@ construction), ``peak_mem_mb``. The CG family runs in scipy on the CPU; DCDM in 
 Projection rows (``projection-*``): the lid-driven cavity (Re = 100) by Chorin's projection on a
 64² MAC grid (:mod:`pde_lab.reference.navier_stokes_mac`) to t = 1, the singular all-Neumann
 pressure system solved each step to 1e-4 by CG, AMG-PCG and DCDM with a 2D network trained
-on the *Dirichlet* boxes 8²…64² (``PROJECTION_TRAINING``), so the Neumann system is new to
-it; per-step iterations and solve time, and DCDM's velocity against AMG's. (Trained on the
-Neumann boxes instead, the network stalls at 64²: relative residual 2e-2 after 200
-iterations on a random right-hand side, where the Dirichlet-trained one needs 45; measured
-2026-11-23.) A pressure solve that fails gives a ``projection-*`` row with its ``status``.
+on the Neumann boxes 8²…64² (``PROJECTION_TRAINING``) with replicate padding (zero padding
+makes a Neumann-trained network stall at 64²; :class:`~pde_lab.linalg.dcdm_net.DCDMNet`);
+per-step iterations and solve time, and DCDM's velocity against AMG's. A pressure solve that
+fails gives a ``projection-*`` row with its ``status``.
 
 Network: 8 channels, level blocks shared across levels and recursing down to 2³ at every
 grid size, 1500 Adam steps (lr 1e-3, batch 8) cycling through the 8³, 16³ and 32³ boxes'
@@ -47,7 +46,7 @@ TRAINING = {"grid": TRAIN_GRIDS, "lanczos_steps": 300, "low_mode_extra": 15, "st
             "learning_rate": 1e-3}
 BASELINES = {"cg": "none", "jacobi-pcg": "jacobi", "ic-pcg": "ic", "amg-pcg": "amg"}
 SEEDS = (0, 1, 2)  # seed 0: every row; seeds 1, 2: a network each, box iterations only (the spread)
-PROJECTION_TRAINING = {"grid": (8, 16, 32, 64), "lanczos_steps": 300, "low_mode_extra": 15, "steps": 1000,
+PROJECTION_TRAINING = {"grid": (8, 16, 32, 64), "lanczos_steps": 300, "low_mode_extra": 15, "steps": 2000,
                        "batch": 8, "learning_rate": 1e-3}
 PROJECTION = {"n": 64, "reynolds": 100.0, "t_final": 1.0, "tol": 1e-4}
 
@@ -133,9 +132,9 @@ def _projection(fast: bool) -> list[dict[str, Any]]:
 
     training = TrainingSettings(**dict(PROJECTION_TRAINING, grid=(4, 8), steps=200) if fast else PROJECTION_TRAINING)
     settings = dict(PROJECTION, n=8, t_final=0.2) if fast else PROJECTION
-    network = DCDMNet(2, **NETWORK)
+    network = DCDMNet(2, **NETWORK, padding="replicate")
     start = time.perf_counter()
-    train_network(network, box_operators(2, training), training, seed=0, progress=False)
+    train_network(network, box_operators(2, training, dirichlet=False), training, seed=0, progress=False)
     rows = [{"name": "projection-training", "rel_l2": None, "wall_s": time.perf_counter() - start,
              "peak_mem_mb": None, "grid": list(training.grid), "steps": training.steps}]
     network.eval()

@@ -69,24 +69,37 @@ class DCDMNet(nn.Module):
     levels
         Pooling levels (fewer where the grid is too small); ``None``: down to ``coarsest``
         cells along the shortest axis (train on several grid sizes, see the module docstring).
+    residual_scale
+        Initial scale of the residual branches' weights.
+    padding
+        How the 3×3 convolutions see beyond the walls: ``"zeros"`` for Dirichlet systems,
+        ``"replicate"`` for all-Neumann ones (a closed container's pressure). Trained on
+        Neumann boxes, a zero-padded network stalls at 64² (relative residual 2e-2 after 200
+        iterations); a replicating one takes 4–7 iterations from 16² to 64² (2026-11-23).
     """
 
     def __init__(self, dim: int, channels: int = 16, blocks: int = 2, levels: int | None = None,
-                 coarsest: int = 2, residual_scale: float = 0.1) -> None:
+                 coarsest: int = 2, residual_scale: float = 0.1, padding: str = "zeros") -> None:
         super().__init__()
         if dim not in (2, 3):
             raise ValueError(f"DCDMNet is 2D or 3D, got dim={dim}")
+        if padding not in ("zeros", "replicate"):
+            raise ValueError(f"padding must be 'zeros' (Dirichlet walls) or 'replicate' (Neumann walls), got {padding!r}")
         conv = nn.Conv2d if dim == 2 else nn.Conv3d
         self.dim, self.levels, self.coarsest = dim, levels, coarsest
-        self.lift = conv(1, channels, 3, padding=1, bias=False)
-        self.pre = nn.ModuleList(conv(channels, channels, 3, padding=1, bias=False) for _ in range(blocks))
-        self.coarse = nn.ModuleList(conv(channels, channels, 3, padding=1, bias=False) for _ in range(blocks))
-        self.post = nn.ModuleList(conv(channels, channels, 3, padding=1, bias=False) for _ in range(blocks))
+        self.lift = conv(1, channels, 3, padding=1, bias=False, padding_mode=padding)
+        self.pre = nn.ModuleList(conv(channels, channels, 3, padding=1, bias=False, padding_mode=padding)
+                                 for _ in range(blocks))
+        self.coarse = nn.ModuleList(conv(channels, channels, 3, padding=1, bias=False, padding_mode=padding)
+                                    for _ in range(blocks))
+        self.post = nn.ModuleList(conv(channels, channels, 3, padding=1, bias=False, padding_mode=padding)
+                                  for _ in range(blocks))
         self.project = conv(channels, 1, 1, bias=False)
         with torch.no_grad():  # residual branches start small: the net starts near a linear local filter
             for conv in (*self.pre, *self.coarse, *self.post):
                 conv.weight.mul_(residual_scale)
-        self.config = {"dim": dim, "channels": channels, "blocks": blocks, "levels": levels, "coarsest": coarsest}
+        self.config = {"dim": dim, "channels": channels, "blocks": blocks, "levels": levels, "coarsest": coarsest,
+                       "padding": padding}
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         if r.dim() != self.dim + 2 or r.shape[1] != 1:

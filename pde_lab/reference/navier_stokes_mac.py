@@ -72,8 +72,9 @@ def pressure_solver(name: str, n: int, tol: float = 1e-8, network: Any = None,
     """``b -> (phi, iterations)`` for the Neumann cell system of an ``n × n`` cavity.
 
     ``name``: ``"cg"``, ``"amg"`` (pyamg V-cycle PCG, set up once) or ``"dcdm"`` (needs a
-    trained 2D :class:`~pde_lab.linalg.dcdm_net.DCDMNet` as ``network``; iteration in
-    float64 on the CPU). Each solve starts from zero and stops at relative residual ``tol``;
+    trained 2D :class:`~pde_lab.linalg.dcdm_net.DCDMNet` as ``network``, best one with
+    ``padding="replicate"`` trained on ``box_operators(2, settings, dirichlet=False)``: 10
+    iterations per step at 64² where CG takes 170; iteration in float64 on the CPU). Each solve starts from zero and stops at relative residual ``tol``;
     ``b`` loses its mean first (the singular system is consistent only for mean-zero ``b``,
     which the divergence is up to rounding).
     """
