@@ -1,9 +1,9 @@
 r"""DCDM against CG, Jacobi-PCG, IC(0)-PCG and AMG-PCG on 3D grid Poisson systems.
 
 One network is trained once (time reported in the ``dcdm-training`` row) on the Dirichlet
-unit-cube matrices at ``TRAIN_GRIDS`` cells per axis, then used unchanged at 32³, 64³ and 128³ and on two
-obstacle geometries it never saw (a ball; three boxes, Neumann walls) at 64³. Every
-system is :math:`Ax = b` of :class:`~pde_lab.linalg.poisson_fd.PoissonGrid` with a seeded
+unit-cube matrices at ``TRAIN_GRIDS`` cells per axis, then used unchanged at 32³, 64³ and
+128³ and on two obstacle geometries it never saw (a ball; three boxes, Neumann walls) at
+64³. Every system is :math:`Ax = b` of :class:`~pde_lab.linalg.poisson_fd.PoissonGrid` with a seeded
 standard-normal right-hand side (all frequencies), solved from :math:`x_0 = 0` to relative
 residual 1e-4 (the paper's protocol: DCDM capped at 100 iterations, the CG family at 1000).
 
@@ -26,9 +26,9 @@ grid size, 1500 Adam steps (lr 1e-3, batch 8) cycling through the 8³, 16³ and 
 training grid and 10 000 Lanczos steps. Seed 0's network gives every row; the networks of
 ``SEEDS[1:]`` are trained too and report their box iterations only (``dcdm-seed*`` rows,
 ratio ``..._worst_seed``), because the growth from 32³ to 128³ depends on the seed.
-Measured during development (loaded CPU): 5 / 6 / 7, 5 / 6 / 9 (1500 or 3000 steps) and 6 / 7 / 10
-DCDM iterations at 32³ / 64³ / 128³ for seeds 0, 1, 2, where CG takes 69 / 127 / 240 (a
-network of three fixed levels trained at 16³ alone: 5 / 7 / 11).
+Measured 2026-11-23 (BENCHMARKS.md): 5 / 6 / 7, 5 / 6 / 9 and 6 / 7 / 10 DCDM iterations at
+32³ / 64³ / 128³ for seeds 0, 1, 2 (seed 1 trained 3000 steps: 5 / 6 / 9 again), where CG
+takes 69 / 127 / 240 (a network of three fixed levels trained at 16³ alone: 5 / 7 / 11).
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ a multigrid V-cycle. Such a network must be trained on several grid sizes at onc
 (``TrainingSettings(grid=(8, 16, 32))``, one Adam step per size in turn): trained at one
 size it does not generalise to recursion depths it never saw (DCDM stagnates at 32² with a
 network trained at 16² alone), while trained on 8², 16² and 32² it takes 7 / 8 / 8 / 9
-iterations at 32² / 64² / 128² / 256² (measured 2026-11-23; ``pde-lab bench dcdm`` for 3D).
+iterations at 32² / 64² / 128² / 256² (seed 0; seeds 2 and 3 reach 9 and 11 at 256², seed 1
+stalls there; trained on 8²…64² for 2000 steps: 6 / 6 / 6 / 7). Measured 2026-11-23;
+``pde-lab bench dcdm`` for 3D, where the growth also depends on the seed.
 A fixed depth (``levels=3``) trained at one size also works on larger grids, but its
 iteration count grows with the grid (its receptive field does not).
 
