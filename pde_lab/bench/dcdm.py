@@ -44,7 +44,6 @@ TRAIN_GRIDS = (8, 16, 32)
 NETWORK = {"channels": 8, "blocks": 2, "levels": None, "coarsest": 2}
 TRAINING = {"grid": TRAIN_GRIDS, "lanczos_steps": 300, "low_mode_extra": 15, "steps": 1500, "batch": 8,
             "learning_rate": 1e-3}
-BASELINES = {"cg": "none", "jacobi-pcg": "jacobi", "ic-pcg": "ic", "amg-pcg": "amg"}
 SEEDS = (0, 1, 2)  # seed 0: every row; seeds 1, 2: a network each, box iterations only (the spread)
 PROJECTION_TRAINING = {"grid": (8, 16, 32, 64), "lanczos_steps": 300, "low_mode_extra": 15, "steps": 2000,
                        "batch": 8, "learning_rate": 1e-3}
@@ -165,7 +164,7 @@ def _compare(grid, n: int, geometry: str, network, device) -> list[dict[str, Any
 
     from pde_lab.linalg.dcdm_net import as_direction
     from pde_lab.linalg.krylov import dcdm, pcg
-    from pde_lab.linalg.preconditioners import make_preconditioner
+    from pde_lab.linalg.preconditioners import CG_VARIANTS, make_preconditioner
     from pde_lab.memory import PeakMemory
 
     matrix = grid.matrix()
@@ -180,7 +179,7 @@ def _compare(grid, n: int, geometry: str, network, device) -> list[dict[str, Any
                 "rel_l2": float(np.linalg.norm(x - reference) / np.linalg.norm(reference)),
                 "wall_s": wall, "setup_s": setup, "peak_mem_mb": memory}
 
-    for name, preconditioner in BASELINES.items():
+    for name, preconditioner in CG_VARIANTS.items():
         with PeakMemory("cpu") as memory:
             start = time.perf_counter()
             m = make_preconditioner(preconditioner, matrix)

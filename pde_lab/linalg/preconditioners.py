@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "CG_VARIANTS",
     "PRECONDITIONERS",
     "incomplete_cholesky",
     "make_amg",
@@ -146,6 +147,8 @@ def make_amg(matrix) -> Any:
 
 
 PRECONDITIONERS = {"none": None, "jacobi": make_jacobi, "ic": make_ic, "amg": make_amg}
+#: The CG family by the names the benchmarks and ``fem`` use -> the preconditioner of each.
+CG_VARIANTS = {"cg": "none", "jacobi-pcg": "jacobi", "ic-pcg": "ic", "amg-pcg": "amg"}
 
 
 def make_preconditioner(name: str, matrix) -> Any:

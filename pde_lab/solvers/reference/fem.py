@@ -41,8 +41,6 @@ from pde_lab.solution import Solution, Status
 
 __all__ = ["FEM", "FEMField", "linear_operator"]
 
-_KRYLOV = {"cg": "none", "jacobi-pcg": "jacobi", "ic-pcg": "ic", "amg-pcg": "amg"}  # name -> pcg preconditioner
-
 
 def _residual_at(problem: Problem, points: np.ndarray, function) -> np.ndarray:
     import torch
@@ -179,8 +177,11 @@ class FEM:
             raise ValueError(f"order must be 1 or 2, got {self.order!r}")
         if not (isinstance(self.h, (int, float)) and self.h > 0):
             raise ValueError(f"h must be positive, got {self.h!r}")
-        if self.linear_solver != "direct" and self.linear_solver not in _KRYLOV:
-            raise ValueError(f"linear_solver must be 'direct' or one of {sorted(_KRYLOV)}, got {self.linear_solver!r}")
+        from pde_lab.linalg.preconditioners import CG_VARIANTS
+
+        if self.linear_solver != "direct" and self.linear_solver not in CG_VARIANTS:
+            raise ValueError(f"linear_solver must be 'direct' or one of {sorted(CG_VARIANTS)}, "
+                             f"got {self.linear_solver!r}")
         if not (isinstance(self.tol, (int, float)) and 0 < self.tol < 1):
             raise ValueError(f"tol must be in (0, 1), got {self.tol!r}")
 
@@ -233,11 +234,12 @@ class FEM:
     def _krylov(self, matrix, rhs, values, free) -> tuple[np.ndarray, int]:
         """The condensed system ``matrix x = rhs`` on the ``free`` dofs by a CG variant."""
         from pde_lab.linalg import pcg
+        from pde_lab.linalg.preconditioners import CG_VARIANTS
 
         if abs(matrix - matrix.T).max() > 1e-12 * abs(matrix).max():
             raise ValueError(f"fem: linear_solver={self.linear_solver!r} needs a symmetric system; this problem "
                              "has a drift term, use linear_solver='direct'")
-        result = pcg(matrix, rhs, _KRYLOV[self.linear_solver], tol=self.tol, max_iterations=10 * matrix.shape[0])
+        result = pcg(matrix, rhs, CG_VARIANTS[self.linear_solver], tol=self.tol, max_iterations=10 * matrix.shape[0])
         if not result.converged:
             raise RuntimeError(f"fem: {result.message}")
         dofs = np.array(values, dtype=float)
