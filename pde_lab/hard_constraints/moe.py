@@ -162,10 +162,20 @@ class Experts:
         Grid nodes per axis (space, then time).
     splits
         Uniform split per axis; ``K = prod(splits)`` experts.
+    initial_layer
+        :math:`\tau \ge 0`: the PDE rows (in the solve and in the loss) are weighted by
+        :math:`1 - e^{-(t - t_0)/(\tau T)}`, so that rows inside the initial layer, where the
+        grid cannot resolve a jump between the initial data and the boundary data, do not
+        dominate the least squares; 0 weights every row 1 (the paper).
     """
 
-    def __init__(self, problem: Problem, shape: Sequence[int], splits: Sequence[int]) -> None:
+    def __init__(self, problem: Problem, shape: Sequence[int], splits: Sequence[int], initial_layer: float = 0.0) -> None:
         check_domain(problem)
+        if not (np.isfinite(initial_layer) and initial_layer >= 0):
+            raise ValueError(f"initial_layer must be a finite number >= 0, got {initial_layer!r}")
+        if initial_layer and not problem.is_time_dependent:
+            raise ValueError("initial_layer weights rows in time; the problem is steady")
+        self.initial_layer = float(initial_layer)
         if len(shape) != problem.input_dim or len(splits) != problem.input_dim:
             raise ValueError(f"shape and splits need {problem.input_dim} entries (space then time)")
         if any(s < 1 for s in splits) or any(n < 5 for n in shape):
@@ -229,7 +239,11 @@ class Experts:
         if problem.rate is not None:
             (rate,) = as_field_tuple(problem.rate(fields, problem.parameters), problem.fields)
             span = problem.time_span[1] - problem.time_span[0]
-            return span * (fields.d(problem.fields[0], "t") - rate)
+            residual = span * (fields.d(problem.fields[0], "t") - rate)
+            if self.initial_layer:
+                elapsed = (points[:, -1] - problem.time_span[0]) / span
+                residual = residual * -torch.expm1(-elapsed / self.initial_layer)
+            return residual
         (residual,) = as_field_tuple(problem.residual(fields, problem.parameters), problem.fields)
         return residual
 

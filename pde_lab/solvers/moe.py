@@ -140,6 +140,10 @@ class HCMoE:
         (1e-4), implicit-gradient Hessian (``"exact"`` or ``"gauss-newton"``), start ``ω0``.
     boundary_weight
         Weight of the initial/boundary rows against the PDE rows, in the solve and the loss.
+    initial_layer
+        :math:`\tau`: PDE rows weighted by :math:`1 - e^{-(t-t_0)/(\tau T)}` (see
+        :class:`~pde_lab.hard_constraints.moe.Experts`); 0, the default, is the paper's
+        unweighted rows.
     """
 
     mode: str = "moe"
@@ -162,6 +166,7 @@ class HCMoE:
     hessian: str = "exact"
     initial_weight: float = 1.0
     boundary_weight: float = 1.0
+    initial_layer: float = 0.0
     weights: dict[str, float] = field(default_factory=dict)
     dtype: str = "float64"
     device: str | None = "cpu"
@@ -223,7 +228,7 @@ class HCMoE:
         start = time.perf_counter()
         with PeakMemory(str(device)) as memory, cpu_threads(self.cpu_threads), torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            experts = Experts(problem, grid, self.splits(problem))
+            experts = Experts(problem, grid, self.splits(problem), self.initial_layer)
             lower, upper = experts.lower, experts.upper
             n_sensors = self.sensors
             sensors = np.linspace(lower[:-1], upper[:-1], n_sensors).reshape(n_sensors, -1)
