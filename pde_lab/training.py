@@ -92,6 +92,7 @@ def train(
     schedule: Callable[[int], float] | None = None,
     before_step: Callable[[int], None] | None = None,
     before_chunk: Callable[[int], None] | None = None,
+    clip_norm: float | None = None,
 ) -> TrainResult:
     """Minimise ``sum_k weights[k] * loss_terms()[k]`` over ``parameters``.
 
@@ -122,13 +123,19 @@ def train(
         Called with the L-BFGS iteration count before every L-BFGS chunk (one
         ``LBFGS.step``): redrawing points there is the PIG paper's protocol (fresh points
         for each ``LBFGS.step`` of 20 iterations; the curvature history carries over).
+    clip_norm
+        Scale each Adam step's gradient down to this global 2-norm when it is larger
+        (``torch.nn.utils.clip_grad_norm_``); ``None`` does not clip.
     """
     if adam_steps < 0 or lbfgs_steps < 0:
         raise ValueError("adam_steps and lbfgs_steps must be >= 0")
     if not math.isfinite(learning_rate) or learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive and finite, got {learning_rate}")
+    if clip_norm is not None and not (math.isfinite(clip_norm) and clip_norm > 0):
+        raise ValueError(f"clip_norm must be positive and finite (or None), got {clip_norm}")
     run = _Run(list(parameters), loss_terms, dict(weights or {}), checkpoint, dict(fingerprint or {}))
     run.schedule, run.before_step, run.before_chunk = schedule, before_step, before_chunk
+    run.clip_norm = clip_norm
     with interrupt_flag(checkpoint is not None) as flag:
         return run.execute(adam_steps, lbfgs_steps, learning_rate, lbfgs_chunk, progress, description, flag)
 
@@ -144,6 +151,7 @@ class _Run:
         self.iteration = self.adam_done = self.lbfgs_done = 0
         self.last_saved = 0
         self.schedule: Callable[[int], float] | None = None
+        self.clip_norm: float | None = None
         self.before_step: Callable[[int], None] | None = None
         self.before_chunk: Callable[[int], None] | None = None
 
@@ -225,6 +233,8 @@ class _Run:
                 self.record(terms, total)
                 self.remember()
                 total.backward()
+                if self.clip_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(self.parameters, self.clip_norm)
                 adam.step()
                 self.adam_done += 1
                 self.iteration += 1

@@ -84,6 +84,33 @@ def test_a_zero_schedule_freezes_adam_and_before_step_sees_every_step():
     assert weight.detach().abs().sum() < 3.0
 
 
+def test_clip_norm_bounds_the_gradient_adam_sees():
+    """Clipping rescales only the steps whose gradient is longer than ``clip_norm``: a bound
+    above every gradient changes nothing, a tight one changes the path (Adam is invariant
+    to a constant scale, not to a step-dependent one)."""
+    def run(clip):
+        weight = torch.nn.Parameter(torch.tensor([3.0, -2.0], dtype=torch.float64))
+        seen = []
+
+        def terms():
+            loss = (weight**4).sum()
+            return {"pde": loss}
+
+        def before(_k):
+            if weight.grad is not None:
+                seen.append(float(weight.grad.norm()))
+        train([weight], terms, adam_steps=20, lbfgs_steps=0, learning_rate=0.1, progress=False, clip_norm=clip,
+              before_step=before)
+        return weight.detach(), seen
+
+    free, norms = run(None)
+    assert torch.equal(run(1e6)[0], free)
+    clipped, clipped_norms = run(1.0)
+    assert max(clipped_norms) <= 1.0 + 1e-12 < max(norms) and not torch.allclose(clipped, free)
+    with pytest.raises(ValueError, match="clip_norm"):
+        run(0.0)
+
+
 def test_stde_pinn_with_hard_boundary_and_fresh_points_learns_a_100d_poisson_problem():
     """The STDE paper's recipe at CPU scale: (1 - |x|^2) MLP, |J| = 16, 100 fresh points a step.
 
