@@ -86,6 +86,22 @@ def test_initial_layer_weights_the_pde_rows_from_zero_at_the_initial_time():
     assert torch.allclose(ratio, 1 - torch.exp(-torch.tensor([0.0, 1.0, 5.0], dtype=torch.float64)), atol=1e-14)
 
 
+def test_initial_layer_weights_a_residual_form_time_dependent_problem_the_same_way():
+    import dataclasses
+
+    from problems.diffusion_sorption import _rate
+
+    rate_form = diffusion_sorption(seed=3)
+    residual_form = dataclasses.replace(rate_form, rate=None, residual=lambda f, p: rate_form.time_span[1] * (f.u_t - _rate(f, p)))
+    points = torch.tensor([[0.5, 0.0], [0.5, 100.0], [0.5, 500.0]], dtype=torch.float64)
+    values = {(): torch.full((3,), 0.3, dtype=torch.float64), (0, 0): torch.full((3,), 2.0, dtype=torch.float64),
+              (1,): torch.full((3,), 1e-3, dtype=torch.float64)}
+    layered = [Experts(p, (17, 11), (4, 1), initial_layer=0.2).pde_from_values(p, values, points)
+               for p in (rate_form, residual_form)]
+    assert layered[0][0] == 0 and layered[1][0] == 0
+    assert torch.allclose(layered[0], layered[1], rtol=1e-12)
+
+
 def _fv_on_grid(problem, points):
     from scipy.interpolate import RegularGridInterpolator
 

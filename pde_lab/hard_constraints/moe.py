@@ -152,7 +152,7 @@ def check_domain(problem: Problem) -> None:
 
 
 class Experts:
-    """Constraint rows, blocks and the blended field for one problem family on one grid.
+    r"""Constraint rows, blocks and the blended field for one problem family on one grid.
 
     Parameters
     ----------
@@ -240,11 +240,11 @@ class Experts:
             (rate,) = as_field_tuple(problem.rate(fields, problem.parameters), problem.fields)
             span = problem.time_span[1] - problem.time_span[0]
             residual = span * (fields.d(problem.fields[0], "t") - rate)
-            if self.initial_layer:
-                elapsed = (points[:, -1] - problem.time_span[0]) / span
-                residual = residual * -torch.expm1(-elapsed / self.initial_layer)
-            return residual
-        (residual,) = as_field_tuple(problem.residual(fields, problem.parameters), problem.fields)
+        else:
+            (residual,) = as_field_tuple(problem.residual(fields, problem.parameters), problem.fields)
+        if self.initial_layer:  # time dependent (checked in __init__), whether by rate or residual
+            t0, t1 = problem.time_span
+            residual = residual * -torch.expm1(-(points[:, -1] - t0) / ((t1 - t0) * self.initial_layer))
         return residual
 
     @staticmethod
