@@ -22,9 +22,10 @@ function theorem (:mod:`pde_lab.hard_constraints.layer`). The loss is physics on
 ``mode="global"`` is one constraint over the whole domain (PI-HC, ``K = 1``);
 ``mode="soft"`` trains the same backbone with one output on the same loss (PI-SC).
 
-Deviation from the paper, on purpose: the backbone is an MLP of (coordinates, sensors) rather
-than an FNO (any ``torch.nn.Module`` of that signature can replace it later). Adam runs with
-the paper's global-norm clipping (1.0) and staircase decay (×0.5 every 800 steps, floor 1e-4).
+Backbones (:mod:`pde_lab.hard_constraints.backbones`): the paper's FNO on the grid
+(``backbone="fno"``) or an MLP of (coordinates, sensors) (``"mlp"``, the default: it is cheaper
+on a CPU and can be evaluated between grid nodes). Adam runs with the paper's global-norm
+clipping (1.0) and staircase decay (×0.5 every 800 steps, floor 1e-4).
 """
 
 from __future__ import annotations
@@ -42,30 +43,20 @@ from pde_lab.solvers.pinn import resolve_device, resolve_dtype
 __all__ = ["HCMoE", "TrainedBasis"]
 
 MODES = ("moe", "global", "soft")
+BACKBONES = ("mlp", "fno")
 
 
 class TrainedBasis:
     """The trained basis network with its experts: solves any member of the family without
-    retraining (``trained.solution(problem)``)."""
+    retraining (``trained.solution(problem)``). ``backbone`` is a
+    :class:`~pde_lab.hard_constraints.backbones.PointBasis` or ``GridBasis``."""
 
-    def __init__(self, network, experts, settings: HCMoE, sensors: np.ndarray, dtype) -> None:
-        self.network, self.experts, self.settings = network, experts, settings
-        self.sensors, self.dtype = sensors, dtype
+    def __init__(self, backbone, experts, settings: HCMoE, dtype) -> None:
+        self.backbone, self.experts, self.settings, self.dtype = backbone, experts, settings, dtype
+        self.network = backbone.network
 
     def encode(self, problem: Problem):
-        import torch
-
-        points = torch.as_tensor(self.sensors, dtype=self.dtype)
-        value = torch.as_tensor(problem.initial_condition(points), dtype=self.dtype).reshape(-1)
-        return value if value.numel() == len(self.sensors) else value.expand(len(self.sensors))
-
-    def basis(self, points, codes):
-        """Basis functions at ``points (n, D)`` for each code ``(b, S)``: ``(b, n, N)``."""
-        import torch
-
-        b, n = codes.shape[0], points.shape[0]
-        inputs = torch.cat([points.expand(b, n, -1), codes[:, None, :].expand(b, n, codes.shape[1])], dim=2)
-        return self.network(inputs.reshape(b * n, -1)).reshape(b, n, -1)
+        return self.backbone.encode(problem, self.dtype)
 
     def weights(self, instances, codes, rows, generator, info=None):
         """Expert weights ``(b, K, N)`` (ones for the soft mode) and the basis jets on the grid."""
@@ -74,8 +65,7 @@ class TrainedBasis:
         from pde_lab.hard_constraints.layer import LMOptions
 
         s = self.settings
-        nodes = torch.as_tensor(self.experts.points, dtype=self.dtype)
-        jets = self.experts.grid.jets(self.basis(nodes, codes), self.experts.partials)
+        jets = self.experts.grid.jets(self.backbone(codes), self.experts.partials)
         if s.mode == "soft":
             return torch.ones(len(instances), self.experts.experts, 1, dtype=self.dtype), jets
         options = LMOptions(s.lm_iterations, s.lm_tolerance, s.ridge, hessian=s.hessian)
@@ -87,6 +77,7 @@ class TrainedBasis:
         """Constrained solve for ``problem`` (a member of the family) and its Solution."""
         import torch
 
+        from pde_lab.hard_constraints.backbones import interpolate_on_grid
         from pde_lab.hard_constraints.moe import block_of
 
         start = time.perf_counter()
@@ -95,12 +86,17 @@ class TrainedBasis:
             generator = torch.Generator().manual_seed(seed)
             info: dict = {}
             omega, _ = self.weights([problem], code, [self.experts.linear_rows(problem, self.dtype)], generator, info)
-        experts, network = self.experts, self
+        experts, backbone = self.experts, self.backbone
+        if backbone.at is None:  # grid-only backbone: the blended field at the nodes, interpolated
+            with torch.no_grad():
+                block = torch.as_tensor(experts.block)
+                nodal = (backbone(code)[0] * omega[0, block]).sum(-1).double().numpy()
 
         def evaluate(points: np.ndarray) -> np.ndarray:
+            if backbone.at is None:
+                return interpolate_on_grid(experts.grid, nodal, points)[:, None]
             with torch.no_grad():
-                tensor = torch.as_tensor(points, dtype=self.dtype)
-                basis = network.basis(tensor, code)[0]
+                basis = backbone.at(torch.as_tensor(points, dtype=self.dtype), code)[0]
                 block = torch.as_tensor(block_of(points, experts.lower, experts.upper, experts.splits))
                 return (basis * omega[0, block]).sum(-1, keepdim=True).double().numpy()
 
@@ -136,8 +132,13 @@ class HCMoE:
     lr_decay, lr_floor, clip_norm
         Staircase decay ``(factor, every)`` of the step size down to ``lr_floor``, and the
         gradient's global-norm clip (paper: (0.5, 800), 1e-4, 1.0); ``None`` turns either off.
-    width, depth, activation, sensors
-        The MLP backbone of (coordinates, initial data at ``sensors`` points).
+    backbone
+        ``"mlp"``: an MLP of (coordinates, initial data at ``sensors`` points), ``width`` wide,
+        ``depth`` hidden layers, ``activation``. ``"fno"`` (the paper's): an FNO on the grid
+        of the initial data broadcast over time, ``width`` channels, ``depth`` Fourier layers
+        with ``modes`` modes per axis (paper: 64, 5, 8), projection 128, GELU.
+    width, depth, activation, sensors, modes
+        See ``backbone``.
     lm_iterations, lm_tolerance, ridge, hessian, initial_weight
         Inner solve: Levenberg–Marquardt budget and tolerance (paper: 50, 1e-4), ridge ``ρ``
         (1e-4), implicit-gradient Hessian (``"exact"`` or ``"gauss-newton"``), start ``ω0``.
@@ -166,6 +167,8 @@ class HCMoE:
     depth: int = 4
     activation: str = "tanh"
     sensors: int = 16
+    backbone: str = "mlp"
+    modes: int | tuple[int, ...] = 8
     lm_iterations: int = 50
     lm_tolerance: float = 1e-4
     ridge: float = 1e-4
@@ -203,6 +206,12 @@ class HCMoE:
             raise TypeError(f"HCMoE.solve expects a Problem, got {type(problem).__name__}")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        modes = (self.modes,) if isinstance(self.modes, int) else tuple(self.modes)
+        if not all(isinstance(m, int) and not isinstance(m, bool) and m >= 1 for m in modes) or \
+                (len(modes) not in (1, problem.input_dim)):
+            raise ValueError(f"modes must be a positive int or one per axis ({problem.input_dim}), got {self.modes!r}")
         if not problem.is_time_dependent:
             raise ValueError("hc-moe is implemented for evolution problems (its instances differ by initial data)")
         from pde_lab.hard_constraints.moe import check_domain
@@ -227,6 +236,7 @@ class HCMoE:
     def solve(self, problem: Problem) -> Solution:
         import torch
 
+        from pde_lab.hard_constraints.backbones import PointBasis, fno_backbone
         from pde_lab.hard_constraints.moe import Experts
         from pde_lab.memory import PeakMemory
         from pde_lab.nets import MLP
@@ -242,12 +252,17 @@ class HCMoE:
             torch.manual_seed(self.seed)
             experts = Experts(problem, grid, self.splits(problem), self.initial_layer)
             lower, upper = experts.lower, experts.upper
-            n_sensors = self.sensors
-            sensors = np.linspace(lower[:-1], upper[:-1], n_sensors).reshape(n_sensors, -1)
             size = 1 if self.mode == "soft" else self.basis
-            network = MLP(problem.input_dim + n_sensors, size, self.width, self.depth, self.activation,
-                          np.concatenate([lower, -np.ones(n_sensors)]), np.concatenate([upper, np.ones(n_sensors)]))
-            trained = TrainedBasis(network.to(dtype=dtype), experts, self, sensors, dtype)
+            if self.backbone == "fno":
+                backbone = fno_backbone(experts.grid, size, self.modes, self.width, self.depth, dtype)
+            else:
+                n_sensors = self.sensors
+                sensors = np.linspace(lower[:-1], upper[:-1], n_sensors).reshape(n_sensors, -1)
+                network = MLP(problem.input_dim + n_sensors, size, self.width, self.depth, self.activation,
+                              np.concatenate([lower, -np.ones(n_sensors)]), np.concatenate([upper, np.ones(n_sensors)]))
+                backbone = PointBasis(network.to(dtype=dtype), experts.grid, sensors)
+            trained = TrainedBasis(backbone, experts, self, dtype)
+            network = backbone.network
             family = [problem] if self.family is None else None
             cache: dict[int, tuple] = {}
 
