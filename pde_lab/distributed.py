@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["is_distributed", "rank_and_world", "init_from_environment", "shard", "global_mean", "wrap"]
+__all__ = ["is_distributed", "rank_and_world", "init_from_environment", "shard", "global_mean", "global_sum", "wrap"]
 
 
 def is_distributed() -> bool:
@@ -71,6 +71,20 @@ def global_mean(term: torch.Tensor) -> torch.Tensor:
     torch.distributed.all_reduce(value)
     value /= torch.distributed.get_world_size()
     return term + (value - term.detach())
+
+
+def global_sum(term: torch.Tensor) -> torch.Tensor:
+    """A term whose value is the sum over ranks and whose gradient is ``world`` × the local one.
+
+    For losses that are functions of sums split across ranks (hc-moe gives each rank whole
+    experts): DDP's average of the scaled local gradients is then the gradient of the global
+    function, ``(1/world) Σ_r world ∂S_r = ∂ Σ_r S_r``.
+    """
+    if not is_distributed():
+        return term
+    value = term.detach().clone()
+    torch.distributed.all_reduce(value)
+    return value + torch.distributed.get_world_size() * (term - term.detach())
 
 
 def wrap(network: torch.nn.Module, device: torch.device) -> torch.nn.Module:

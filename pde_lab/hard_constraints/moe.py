@@ -22,7 +22,7 @@ basis of size one with weight one and no solve is the soft constraint (PI-SC).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,16 +257,23 @@ class Experts:
     # ---------------------------------------------------------- the solve
     def solve_weights(self, instances: Sequence[Problem], jets: dict, rows: Sequence[dict], m: int,
                       generator: torch.Generator, options: LMOptions, boundary_weight: float,
-                      w0: float, info: dict | None = None) -> torch.Tensor:
-        """:math:`\\omega` of every instance and expert, ``(b, K, N)``, by one batched solve."""
-        K, dtype = self.experts, jets[()].dtype
+                      w0: float, info: dict | None = None, owned: Sequence[int] | None = None) -> torch.Tensor:
+        """:math:`\\omega` of every instance and expert, ``(b, K, N)``, by one batched solve.
+
+        ``owned``: solve only these experts (one rank's share); the result is then
+        ``(b, len(owned), N)``, each expert's weights the same as in the full solve.
+        """
+        dtype = jets[()].dtype
         N = jets[()].shape[-1]
         m = min(m, min(len(i) for i in self.interior))
+        # drawn for every expert, so each rank consumes the generator alike
         chosen = np.stack([idx[torch.randperm(len(idx), generator=generator)[:m].numpy()] for idx in self.interior])
+        length = max(max(int((r["block"] == k).sum()) for k in range(self.experts)) for r in rows)
+        owned = list(range(self.experts)) if owned is None else [int(k) for k in owned]
+        K, chosen = len(owned), chosen[owned]
         points = torch.as_tensor(self.points[chosen], dtype=dtype)  # (K, m, D)
         pde_jets = {axes: j[:, chosen] for axes, j in jets.items()}  # (b, K, m, N)
-        length = max(max(int((r["block"] == k).sum()) for k in range(K)) for r in rows)
-        lin = [self._pad_rows(r, jets, i, K, length, dtype) for i, r in enumerate(rows)]
+        lin = [self._pad_rows(r, jets, i, owned, length, dtype) for i, r in enumerate(rows)]
         lin = {key: torch.stack([item[key] for item in lin]) for key in lin[0]}  # (b, K, l, ...)
         keys = list(pde_jets)
         b = len(instances)
@@ -307,15 +314,15 @@ class Experts:
         start = torch.full((b * K, N), float(w0), dtype=dtype)
         return constrained_solve(residual, start, features, options, info, jacobian).reshape(b, K, N)
 
-    def _pad_rows(self, rows: dict, jets: dict, i: int, K: int, length: int, dtype) -> dict:
-        out = {k: torch.zeros(K, length, *([jets[()].shape[-1]] if k in ("value", "normal") else []), dtype=dtype)
-               for k in ("value", "normal", "a", "b", "g", "mask")}
+    def _pad_rows(self, rows: dict, jets: dict, i: int, owned: Sequence[int], length: int, dtype) -> dict:
+        out = {k: torch.zeros(len(owned), length, *([jets[()].shape[-1]] if k in ("value", "normal") else []),
+                              dtype=dtype) for k in ("value", "normal", "a", "b", "g", "mask")}
         gathered = self.gather_linear(rows, jets, i, dtype)
-        for k in range(K):
+        for position, k in enumerate(owned):
             where = np.flatnonzero(rows["block"] == k)
             n = len(where)
             for key in out:
-                out[key][k, :n] = gathered[key][where]
+                out[key][position, :n] = gathered[key][where]
         return out
 
     def gather_linear(self, rows: dict, jets: dict, i: int, dtype) -> dict:
@@ -335,21 +342,37 @@ class Experts:
         """Each grid node's expert weights, ``(b, n_nodes, N)``."""
         return omega[:, torch.as_tensor(self.block)]
 
-    def blended_terms(self, instances: Sequence[Problem], jets: dict, rows: Sequence[dict],
-                      omega: torch.Tensor) -> dict[str, torch.Tensor]:
+    def blended_terms(self, instances: Sequence[Problem], jets: dict, rows: Sequence[dict], omega: torch.Tensor,
+                      owned: Sequence[int] | None = None,
+                      reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         r"""Training loss of the paper: per instance the RMS of the PDE residual over all interior
         nodes and of the initial/boundary rows, for :math:`u = \sum_k 1_{\Omega_k} b\cdot\omega_k`;
-        averaged over the batch."""
-        weights = self.node_weights(omega)
-        interior = torch.as_tensor(np.concatenate(self.interior))
-        points = torch.as_tensor(self.points[interior.numpy()], dtype=omega.dtype)
-        pde, linear = [], []
+        averaged over the batch.
+
+        With ``owned`` (one rank's experts; ``omega`` is then ``(b, len(owned), N)``) only their
+        nodes contribute to the sums of squares, and ``reduce`` (e.g.
+        :func:`pde_lab.distributed.global_sum`) adds the ranks' sums before the square roots.
+        """
+        owned = list(range(self.experts)) if owned is None else [int(k) for k in owned]
+        position = np.full(self.experts, -1)
+        position[owned] = np.arange(len(owned))
+        interior = np.concatenate([self.interior[k] for k in owned])
+        weights = omega[:, torch.as_tensor(position[self.block[interior]])]
+        points = torch.as_tensor(self.points[interior], dtype=omega.dtype)
+        n_interior = sum(len(i) for i in self.interior)
+        pde, linear, n_linear = [], [], []
         for i, problem in enumerate(instances):
-            J = {axes: j[i, interior] for axes, j in jets.items()}
-            r = self.pde_residual(problem, J, weights[i, interior], points)
-            pde.append(r.pow(2).mean().sqrt())
+            J = {axes: j[i, torch.as_tensor(interior)] for axes, j in jets.items()}
+            pde.append(self.pde_residual(problem, J, weights[i], points).pow(2).sum())
+            mine = np.flatnonzero(np.isin(rows[i]["block"], owned))
             gathered = self.gather_linear(rows[i], jets, i, omega.dtype)
-            nodes = torch.as_tensor(rows[i]["nodes"])
-            lin = self.linear_residual(gathered, weights[i, nodes], gathered)
-            linear.append(lin.pow(2).mean().sqrt())
-        return {"pde": torch.stack(pde).mean(), "boundary": torch.stack(linear).mean()}
+            gathered = {key: value[torch.as_tensor(mine)] for key, value in gathered.items()}
+            node_weights = omega[i, torch.as_tensor(position[self.block[rows[i]["nodes"][mine]]])]
+            lin = self.linear_residual(gathered, node_weights, gathered)
+            linear.append(lin.pow(2).sum())
+            n_linear.append(len(rows[i]["nodes"]))
+        pde, linear = torch.stack(pde), torch.stack(linear)
+        if reduce is not None:
+            pde, linear = reduce(pde), reduce(linear)
+        n_linear = torch.as_tensor(n_linear, dtype=omega.dtype)
+        return {"pde": (pde / n_interior).sqrt().mean(), "boundary": (linear / n_linear).sqrt().mean()}

@@ -19,6 +19,12 @@ function theorem (:mod:`pde_lab.hard_constraints.layer`). The loss is physics on
         \mathrm{RMS}(\text{initial and boundary rows})\big), \qquad
     u = \textstyle\sum_k \mathbf 1_{\Omega_k}\, b_\theta\cdot\omega_k^\star .
 
+The experts of a step are one batched solve. Under ``torchrun`` (``torch.distributed``) each
+rank solves its share of them (experts ``rank, rank + world, ...``; ``K >= world``): the
+backbone is replicated and wrapped in DDP, each rank sums the squared residuals of its
+experts' nodes, and :func:`~pde_lab.distributed.global_sum` adds the ranks' sums before the
+square roots, so loss and gradient are those of one process.
+
 ``mode="global"`` is one constraint over the whole domain (PI-HC, ``K = 1``);
 ``mode="soft"`` trains the same backbone with one output on the same loss (PI-SC).
 
@@ -53,13 +59,17 @@ class TrainedBasis:
 
     def __init__(self, backbone, experts, settings: HCMoE, dtype) -> None:
         self.backbone, self.experts, self.settings, self.dtype = backbone, experts, settings, dtype
-        self.network = backbone.network
+
+    @property
+    def network(self):
+        return self.backbone.network
 
     def encode(self, problem: Problem):
         return self.backbone.encode(problem, self.dtype)
 
-    def weights(self, instances, codes, rows, generator, info=None):
-        """Expert weights ``(b, K, N)`` (ones for the soft mode) and the basis jets on the grid."""
+    def weights(self, instances, codes, rows, generator, info=None, owned=None):
+        """Expert weights ``(b, K, N)`` (ones for the soft mode) and the basis jets on the grid;
+        with ``owned``, the weights of those experts only, ``(b, len(owned), N)``."""
         import torch
 
         from pde_lab.hard_constraints.layer import LMOptions
@@ -67,10 +77,11 @@ class TrainedBasis:
         s = self.settings
         jets = self.experts.grid.jets(self.backbone(codes), self.experts.partials)
         if s.mode == "soft":
-            return torch.ones(len(instances), self.experts.experts, 1, dtype=self.dtype), jets
+            count = self.experts.experts if owned is None else len(owned)
+            return torch.ones(len(instances), count, 1, dtype=self.dtype), jets
         options = LMOptions(s.lm_iterations, s.lm_tolerance, s.ridge, hessian=s.hessian)
         omega = self.experts.solve_weights(instances, jets, rows, s.constraint_points, generator, options,
-                                           s.boundary_weight, s.initial_weight, info)
+                                           s.boundary_weight, s.initial_weight, info, owned)
         return omega, jets
 
     def solution(self, problem: Problem, seed: int = 0) -> Solution:
@@ -236,6 +247,7 @@ class HCMoE:
     def solve(self, problem: Problem) -> Solution:
         import torch
 
+        from pde_lab.distributed import global_sum, rank_and_world, wrap
         from pde_lab.hard_constraints.backbones import PointBasis, fno_backbone
         from pde_lab.hard_constraints.moe import Experts
         from pde_lab.memory import PeakMemory
@@ -261,8 +273,14 @@ class HCMoE:
                 network = MLP(problem.input_dim + n_sensors, size, self.width, self.depth, self.activation,
                               np.concatenate([lower, -np.ones(n_sensors)]), np.concatenate([upper, np.ones(n_sensors)]))
                 backbone = PointBasis(network.to(dtype=dtype), experts.grid, sensors)
-            trained = TrainedBasis(backbone, experts, self, dtype)
             network = backbone.network
+            rank, world = rank_and_world()
+            if experts.experts < world:
+                raise ValueError(f"hc-moe on torch.distributed gives each rank whole experts: {world} ranks need "
+                                 f"at least {world} experts, got K = {experts.experts} (mode {self.mode!r})")
+            owned = list(range(rank, experts.experts, world)) if world > 1 else None
+            backbone.network = wrap(network, device)  # DDP averages the gradients of the ranks
+            trained = TrainedBasis(backbone, experts, self, dtype)
             family = [problem] if self.family is None else None
             cache: dict[int, tuple] = {}
 
@@ -280,9 +298,10 @@ class HCMoE:
                 picked = torch.randint(count, (self.batch,), generator=generator).tolist()
                 members, codes, rows = zip(*(instance(i) for i in picked), strict=True)
                 info: dict = {}
-                omega, jets = trained.weights(list(members), torch.stack(codes), list(rows), generator, info)
+                omega, jets = trained.weights(list(members), torch.stack(codes), list(rows), generator, info, owned)
                 lm_iterations.append(info.get("iterations", 0))
-                return experts.blended_terms(list(members), jets, list(rows), omega)
+                return experts.blended_terms(list(members), jets, list(rows), omega, owned,
+                                             global_sum if world > 1 else None)
 
             schedule = None
             if self.lr_decay is not None:
@@ -291,16 +310,18 @@ class HCMoE:
                 schedule = lambda k: max(factor ** (k // every), floor)  # noqa: E731
             train_start = time.perf_counter()
             result = train(list(network.parameters()), loss_terms, adam_steps=self.steps, lbfgs_steps=0,
-                           learning_rate=self.learning_rate, weights=dict(self.weights), progress=self.progress,
+                           learning_rate=self.learning_rate, weights=dict(self.weights),
+                           progress=self.progress if rank == 0 else False,
                            description=f"{self.name}[{self.mode}] {problem.name}", schedule=schedule,
                            clip_norm=self.clip_norm)
             train_wall = time.perf_counter() - train_start
+            backbone.network = network  # unwrapped: the trained basis solves members on any process
             network.eval()
             solution = trained.solution(problem, seed=self.seed)
         stats = {
             "wall_s": time.perf_counter() - start, "peak_mem_mb": memory.peak_mb, "iterations": result.iterations,
             "device": str(device), "dtype": str(dtype).removeprefix("torch."), "mode": self.mode,
-            "experts": experts.experts, "step_s": train_wall / max(result.iterations, 1),
+            "experts": experts.experts, "world_size": world, "step_s": train_wall / max(result.iterations, 1),
             "mean_lm_iterations": float(np.mean(lm_iterations)) if lm_iterations else 0.0,
             "final_loss": result.history["loss"][-1] if result.history["loss"] else None,
         }
