@@ -192,8 +192,8 @@ def test_benchmark_fast_mode_reports_all_methods_and_the_speed_ratio():
     from pde_lab.bench.moe import run
 
     record = run(fast=True)
-    assert [row["name"] for row in record["rows"]] == ["pi-hc-moe", "pi-hc", "pi-sc"]
+    assert [row["name"] for row in record["rows"]] == ["pi-hc-moe", "pi-hc", "pi-sc", "pi-hc-moe, 2 ranks"]
     for row in record["rows"]:
         assert np.isfinite(row["rel_l2"]) and row["step_s"] > 0
     assert set(record["ratios"]) == {"global_step_s_over_moe_step_s", "global_rel_l2_over_moe_rel_l2",
-                                     "soft_rel_l2_over_moe_rel_l2"}
+                                     "soft_rel_l2_over_moe_rel_l2", "one_rank_step_s_over_two_ranks"}

@@ -8,6 +8,10 @@ reference. The MoE uses ``K = 4`` experts (the paper's ``[1, 4]`` split in x) wi
 rows each; the global constraint gets the same number of basis functions and the same
 total rows ``K m``. ``step_s`` is the mean wall time of a training step, measured in the
 same run; the ratio ``global_step_s_over_moe_step_s`` is the paper's speed-up.
+
+The row ``pi-hc-moe, 2 ranks`` times the same MoE on ``torch.distributed`` (two gloo
+processes, one thread each, each solving two of the four experts) for ``RANK_STEPS`` steps,
+beside the one-process MoE over the same steps (``one_rank_step_s_over_two_ranks``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ FULL = dict(grid=(65, 51), basis=16, constraint_points=500, experts=4, batch=4, 
             train_instances=256, width=64, depth=3, sensors=4, learning_rate=1e-3)
 FAST = dict(grid=(17, 11), basis=8, constraint_points=20, experts=4, batch=2, steps=2,
             train_instances=4, width=16, depth=2, sensors=2, learning_rate=1e-3)
+
+
+RANK_STEPS = {False: 40, True: 2}
 
 
 def _family(seed: int):
@@ -53,10 +60,49 @@ def run(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
                      "wall_s": solution.stats["wall_s"], "peak_mem_mb": solution.stats["peak_mem_mb"],
                      "step_s": solution.stats["step_s"], "iterations": solution.stats["iterations"],
                      "mean_lm_iterations": solution.stats["mean_lm_iterations"], "status": solution.status.value})
+    ranked = dict(settings, steps=RANK_STEPS[fast], experts=experts, constraint_points=points, progress=False)
+    one = HCMoE(mode="moe", family=_family, device=device, **ranked).solve(tests[0])
+    two = _on_two_ranks(ranked)
+    rows.append({"name": "pi-hc-moe, 2 ranks", "rel_l2": two["rel_l2"], "step_s": two["step_s"],
+                 "iterations": two["iterations"], "one_rank_step_s": one.stats["step_s"]})
     by = {row["name"]: row for row in rows}
     ratios = {
         "global_step_s_over_moe_step_s": by["pi-hc"]["step_s"] / by["pi-hc-moe"]["step_s"],
         "global_rel_l2_over_moe_rel_l2": by["pi-hc"]["rel_l2"] / by["pi-hc-moe"]["rel_l2"],
         "soft_rel_l2_over_moe_rel_l2": by["pi-sc"]["rel_l2"] / by["pi-hc-moe"]["rel_l2"],
+        "one_rank_step_s_over_two_ranks": one.stats["step_s"] / two["step_s"],
     }
     return {"rows": rows, "ratios": ratios}
+
+
+def _rank(rank: int, world: int, init_file: str, result_file: str, settings: dict) -> None:
+    import json
+
+    import torch
+
+    from pde_lab.solvers.moe import HCMoE
+    from problems.diffusion_sorption import diffusion_sorption
+
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        solution = HCMoE(mode="moe", family=_family, **settings).solve(diffusion_sorption(seed=0))
+        if rank == 0:
+            with open(result_file, "w") as handle:
+                json.dump({"step_s": solution.stats["step_s"], "iterations": solution.stats["iterations"],
+                           "rel_l2": solution.error_vs()}, handle)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def _on_two_ranks(settings: dict) -> dict[str, Any]:
+    """Train the MoE on two gloo ranks (spawned processes); rank 0's step time and test error."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import torch.multiprocessing as mp
+
+    with tempfile.TemporaryDirectory() as folder:
+        result = Path(folder) / "result.json"
+        mp.spawn(_rank, args=(2, str(Path(folder) / "init"), str(result), settings), nprocs=2, join=True)
+        return json.loads(result.read_text())
