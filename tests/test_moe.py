@@ -72,15 +72,17 @@ def test_moe_with_one_expert_is_the_global_hard_constraint(backbone):
 @pytest.mark.parametrize("backbone", [{}, FNO], ids=["mlp", "fno"])
 def test_constrained_fields_start_with_far_lower_physics_loss_than_the_soft_one(backbone):
     """The same backbone at the same initialisation: solving for the expert weights lowers the
-    physics loss (PDE + initial/boundary RMS) well below the soft constraint's, and more
-    experts lower it further."""
+    physics loss (PDE + initial/boundary RMS) well below the soft constraint's, and with the
+    MLP's basis more experts lower it further (the tiny FNO's 8 smooth initial functions fit
+    all of the shared rows about as well with one expert as with four)."""
     problem = diffusion_sorption(seed=7)
     first = {mode: solve(problem, "hc-moe", mode=mode, experts=4, family=_family, **{**TINY, **backbone, "steps": 1})
              for mode in ("moe", "global", "soft")}
     loss = {mode: s.history["loss"][0] for mode, s in first.items()}
-    # the tiny FNO's 8 initial basis functions are smoother than the MLP's: a smaller margin
-    margin = 0.5 if not backbone else 0.8
-    assert loss["moe"] < loss["global"] < margin * loss["soft"], loss
+    if backbone:
+        assert max(loss["moe"], loss["global"]) < 0.8 * loss["soft"], loss
+    else:
+        assert loss["moe"] < loss["global"] < 0.5 * loss["soft"], loss
     assert first["moe"].stats["mean_lm_iterations"] >= 1
 
 
@@ -151,27 +153,33 @@ def _fv_on_grid(problem, points):
     return RegularGridInterpolator((nodes, times), values.T)(points)
 
 
-def test_initial_layer_lets_a_near_exact_basis_recover_diffusion_sorption():
-    """A basis of six reference solutions (c0 = 0, 0.04, ..., 0.2) nearly spans every member,
-    yet with unweighted rows the solve misses by about 0.3: the true solution's residual on the
-    grid sits in the rows next to the inflow corner (the jump from c0 to 1), and the least
-    squares spread that over the domain. Weighting the rows by the initial layer recovers the
-    member (measured, K = 4: 0.34 unweighted, 0.026 with tau = 0.2; K = 1: 0.002)."""
-    experts = {tau: Experts(diffusion_sorption(), (33, 26), (4, 1), tau) for tau in (0.0, 0.2)}
+def test_initial_layer_and_shared_rows_let_a_near_exact_basis_recover_diffusion_sorption():
+    """A basis of six reference solutions (c0 = 0, 0.04, ..., 0.2) nearly spans every member.
+    With the paper's unweighted rows the K = 4 solve still misses by about 0.2: the true
+    solution's residual on the grid sits in the rows next to the inflow corner (the jump from
+    c0 to 1), and the least squares spread it over the domain. Weighting the rows by the
+    initial layer (tau = 0.2, boundary weight 10) recovers the member, provided every expert
+    carries all initial and boundary rows (measured: 0.004 shared, 0.023 block-local rows;
+    unweighted 0.22)."""
+    reference = Experts(diffusion_sorption(), (33, 26), (4, 1))
     levels = np.linspace(0.0, 0.2, 6)
-    basis = torch.as_tensor(np.stack([_fv_on_grid(diffusion_sorption(initial_level=c), experts[0.0].points)
+    basis = torch.as_tensor(np.stack([_fv_on_grid(diffusion_sorption(initial_level=c), reference.points)
                                       for c in levels], axis=1))[None]
-    jets = experts[0.0].grid.jets(basis, experts[0.0].partials)
-    errors = {tau: [] for tau in experts}
+    jets = reference.grid.jets(basis, reference.partials)
+    cases = {"paper": (0.0, True, 1.0), "weighted": (0.2, True, 10.0), "local": (0.2, False, 10.0)}
+    errors = {name: [] for name in cases}
     for seed in range(3):
         member = diffusion_sorption(seed=seed)
-        truth = _fv_on_grid(member, experts[0.0].points)
-        for tau, e in experts.items():
+        truth = _fv_on_grid(member, reference.points)
+        for name, (tau, shared, boundary_weight) in cases.items():
+            e = Experts(diffusion_sorption(), (33, 26), (4, 1), tau, shared_rows=shared)
             omega = e.solve_weights([member], jets, [e.linear_rows(member, torch.float64)], 10**6,
-                                    torch.Generator().manual_seed(0), LMOptions(50, 1e-6), 10.0, 1 / 6)
+                                    torch.Generator().manual_seed(0), LMOptions(50, 1e-6), boundary_weight, 1 / 6)
             u = (basis[0] * e.node_weights(omega)[0]).sum(-1).numpy()
-            errors[tau].append(np.linalg.norm(u - truth) / np.linalg.norm(truth))
-    assert max(errors[0.2]) < 0.05 and max(errors[0.2]) < 0.2 * min(errors[0.0]), errors
+            errors[name].append(np.linalg.norm(u - truth) / np.linalg.norm(truth))
+    assert max(errors["weighted"]) < 0.01, errors
+    assert min(errors["paper"]) > 10 * max(errors["weighted"]), errors
+    assert min(errors["local"]) > 3 * max(errors["weighted"]), errors
 
 
 @pytest.mark.parametrize("options, problem, message", [

@@ -10,8 +10,12 @@ constrained solve of :mod:`pde_lab.hard_constraints.layer` on its own rows:
   :math:`\Omega_k` sampled anew at every step (:math:`T` the time span, so the rows are
   :math:`O(1)`), scaled by :math:`1/\sqrt m`;
 * the linear rows :math:`a\,u + b\,\partial_n u - g` of the initial condition and of the
-  Dirichlet / Neumann / Robin conditions at the grid nodes of :math:`\Omega_k` on
-  :math:`t = t_0` and on the boundary, scaled by ``boundary_weight``/:math:`\sqrt{l}`.
+  Dirichlet / Neumann / Robin conditions at the grid nodes on :math:`t = t_0` and on the
+  boundary, scaled by ``boundary_weight``/:math:`\sqrt{l}`: **all** of them for every expert,
+  as in the paper ("IC and BC residuals (global)"), so that :math:`b\cdot\omega_k` must meet
+  the whole problem's data and the experts cannot drift apart. (With ``shared_rows=False``
+  only the rows inside :math:`\Omega_k`; then a block that touches no boundary sees only the
+  initial data, and a constant solves it exactly: measured, it ruins the blended field.)
 
 The output is :math:`u = \sum_k \mathbf 1_{\Omega_k}\,b\cdot\omega_k`. Derivatives are grid
 based, as in the paper: central differences of second order (one-sided at the edges), so
@@ -167,15 +171,19 @@ class Experts:
         :math:`1 - e^{-(t - t_0)/(\tau T)}`, so that rows inside the initial layer, where the
         grid cannot resolve a jump between the initial data and the boundary data, do not
         dominate the least squares; 0 weights every row 1 (the paper).
+    shared_rows
+        Every expert carries all initial and boundary rows (the paper); ``False``: only those
+        in its block.
     """
 
-    def __init__(self, problem: Problem, shape: Sequence[int], splits: Sequence[int], initial_layer: float = 0.0) -> None:
+    def __init__(self, problem: Problem, shape: Sequence[int], splits: Sequence[int], initial_layer: float = 0.0,
+                 shared_rows: bool = True) -> None:
         check_domain(problem)
         if not (np.isfinite(initial_layer) and initial_layer >= 0):
             raise ValueError(f"initial_layer must be a finite number >= 0, got {initial_layer!r}")
         if initial_layer and not problem.is_time_dependent:
             raise ValueError("initial_layer weights rows in time; the problem is steady")
-        self.initial_layer = float(initial_layer)
+        self.initial_layer, self.shared_rows = float(initial_layer), bool(shared_rows)
         if len(shape) != problem.input_dim or len(splits) != problem.input_dim:
             raise ValueError(f"shape and splits need {problem.input_dim} entries (space then time)")
         if any(s < 1 for s in splits) or any(n < 5 for n in shape):
@@ -268,7 +276,10 @@ class Experts:
         m = min(m, min(len(i) for i in self.interior))
         # drawn for every expert, so each rank consumes the generator alike
         chosen = np.stack([idx[torch.randperm(len(idx), generator=generator)[:m].numpy()] for idx in self.interior])
-        length = max(max(int((r["block"] == k).sum()) for k in range(self.experts)) for r in rows)
+        if self.shared_rows:
+            length = max(len(r["nodes"]) for r in rows)
+        else:
+            length = max(max(int((r["block"] == k).sum()) for k in range(self.experts)) for r in rows)
         owned = list(range(self.experts)) if owned is None else [int(k) for k in owned]
         K, chosen = len(owned), chosen[owned]
         points = torch.as_tensor(self.points[chosen], dtype=dtype)  # (K, m, D)
@@ -319,7 +330,7 @@ class Experts:
                               dtype=dtype) for k in ("value", "normal", "a", "b", "g", "mask")}
         gathered = self.gather_linear(rows, jets, i, dtype)
         for position, k in enumerate(owned):
-            where = np.flatnonzero(rows["block"] == k)
+            where = np.arange(len(rows["nodes"])) if self.shared_rows else np.flatnonzero(rows["block"] == k)
             n = len(where)
             for key in out:
                 out[key][position, :n] = gathered[key][where]

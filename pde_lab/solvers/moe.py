@@ -159,6 +159,10 @@ class HCMoE:
         :math:`\tau`: PDE rows weighted by :math:`1 - e^{-(t-t_0)/(\tau T)}` (see
         :class:`~pde_lab.hard_constraints.moe.Experts`); 0, the default, is the paper's
         unweighted rows.
+    shared_rows
+        Every expert carries all initial and boundary rows (the paper's global IC/BC
+        residuals); ``False`` keeps only the rows inside its block (a development option:
+        blocks away from the boundary then decouple).
     """
 
     mode: str = "moe"
@@ -187,6 +191,7 @@ class HCMoE:
     initial_weight: float = 1.0
     boundary_weight: float = 1.0
     initial_layer: float = 0.0
+    shared_rows: bool = True
     weights: dict[str, float] = field(default_factory=dict)
     dtype: str = "float64"
     device: str | None = "cpu"
@@ -262,7 +267,7 @@ class HCMoE:
         start = time.perf_counter()
         with PeakMemory(str(device)) as memory, cpu_threads(self.cpu_threads), torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            experts = Experts(problem, grid, self.splits(problem), self.initial_layer)
+            experts = Experts(problem, grid, self.splits(problem), self.initial_layer, self.shared_rows)
             lower, upper = experts.lower, experts.upper
             size = 1 if self.mode == "soft" else self.basis
             if self.backbone == "fno":
