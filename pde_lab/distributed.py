@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["is_distributed", "rank_and_world", "init_from_environment", "shard", "global_mean", "global_sum", "wrap"]
+__all__ = ["is_distributed", "rank_and_world", "init_from_environment", "shard", "gather", "global_mean", "global_sum", "wrap"]
 
 
 def is_distributed() -> bool:
@@ -85,6 +85,31 @@ def global_sum(term: torch.Tensor) -> torch.Tensor:
     value = term.detach().clone()
     torch.distributed.all_reduce(value)
     return value + torch.distributed.get_world_size() * (term - term.detach())
+
+
+class _GatherAll(torch.autograd.Function):
+    """All-gather with a backward: each rank's input receives the sum over ranks of the
+    gradients with respect to its slice."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        parts = [torch.empty_like(tensor) for _ in range(torch.distributed.get_world_size())]
+        torch.distributed.all_gather(parts, tensor.contiguous())
+        return torch.stack(parts)
+
+    @staticmethod
+    def backward(ctx, gradient: torch.Tensor) -> torch.Tensor:
+        gradient = gradient.contiguous().clone()
+        torch.distributed.all_reduce(gradient)
+        return gradient[torch.distributed.get_rank()]
+
+
+def gather(tensor: torch.Tensor) -> torch.Tensor:
+    """``(world, *shape)``: every rank's ``tensor`` (equal shapes), differentiable; ``tensor[None]``
+    in one process."""
+    if not is_distributed():
+        return tensor[None]
+    return _GatherAll.apply(tensor)
 
 
 def wrap(network: torch.nn.Module, device: torch.device) -> torch.nn.Module:

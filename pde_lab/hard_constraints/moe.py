@@ -357,33 +357,35 @@ class Experts:
                       owned: Sequence[int] | None = None,
                       reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         r"""Training loss of the paper: per instance the RMS of the PDE residual over all interior
-        nodes and of the initial/boundary rows, for :math:`u = \sum_k 1_{\Omega_k} b\cdot\omega_k`;
-        averaged over the batch.
+        nodes and of the initial/boundary rows, for the assembled field
+        :math:`u = \sum_k 1_{\Omega_k} b\cdot\omega_k`; averaged over the batch.
 
-        With ``owned`` (one rank's experts; ``omega`` is then ``(b, len(owned), N)``) only their
-        nodes contribute to the sums of squares, and ``reduce`` (e.g.
-        :func:`pde_lab.distributed.global_sum`) adds the ranks' sums before the square roots.
+        The derivatives are the grid differences of the assembled :math:`u`, as in the paper,
+        so a jump between neighbouring experts shows in the residual next to their interface
+        (differences of each expert's own field would hide it). ``omega`` is ``(b, K, N)``.
+        With ``owned`` (one rank's experts) only their nodes contribute to the sums of squares,
+        and ``reduce`` (e.g. :func:`pde_lab.distributed.global_sum`) adds the ranks' sums
+        before the square roots.
         """
         owned = list(range(self.experts)) if owned is None else [int(k) for k in owned]
-        position = np.full(self.experts, -1)
-        position[owned] = np.arange(len(owned))
+        field = (jets[()] * self.node_weights(omega)).sum(-1, keepdim=True)  # (b, n_nodes, 1)
+        field_jets = self.grid.jets(field, self.partials)
         interior = np.concatenate([self.interior[k] for k in owned])
-        weights = omega[:, torch.as_tensor(position[self.block[interior]])]
+        index = torch.as_tensor(interior)
         points = torch.as_tensor(self.points[interior], dtype=omega.dtype)
-        n_interior = sum(len(i) for i in self.interior)
+        one = torch.ones(len(interior), 1, dtype=omega.dtype)
         pde, linear, n_linear = [], [], []
         for i, problem in enumerate(instances):
-            J = {axes: j[i, torch.as_tensor(interior)] for axes, j in jets.items()}
-            pde.append(self.pde_residual(problem, J, weights[i], points).pow(2).sum())
-            mine = np.flatnonzero(np.isin(rows[i]["block"], owned))
-            gathered = self.gather_linear(rows[i], jets, i, omega.dtype)
-            gathered = {key: value[torch.as_tensor(mine)] for key, value in gathered.items()}
-            node_weights = omega[i, torch.as_tensor(position[self.block[rows[i]["nodes"][mine]]])]
-            lin = self.linear_residual(gathered, node_weights, gathered)
+            values = {axes: j[i, index] for axes, j in field_jets.items()}
+            pde.append(self.pde_residual(problem, values, one, points).pow(2).sum())
+            mine = torch.as_tensor(np.flatnonzero(np.isin(rows[i]["block"], owned)))
+            gathered = {key: value[mine] for key, value in self.gather_linear(rows[i], field_jets, i, omega.dtype).items()}
+            lin = self.linear_residual(gathered, torch.ones(len(mine), 1, dtype=omega.dtype), gathered)
             linear.append(lin.pow(2).sum())
             n_linear.append(len(rows[i]["nodes"]))
         pde, linear = torch.stack(pde), torch.stack(linear)
         if reduce is not None:
             pde, linear = reduce(pde), reduce(linear)
+        n_interior = sum(len(i) for i in self.interior)
         n_linear = torch.as_tensor(n_linear, dtype=omega.dtype)
         return {"pde": (pde / n_interior).sqrt().mean(), "boundary": (linear / n_linear).sqrt().mean()}

@@ -118,6 +118,19 @@ class TrainedBasis:
         return Solution(problem, evaluate, self.settings.name, Status.CONVERGED, "constrained solve", stats, {}, self)
 
 
+def _all_experts(omega, K: int, world: int):
+    """``(b, K, N)`` from each rank's ``(b, len(owned), N)`` (rank r owns r, r + world, ...),
+    differentiable: gradients return to the rank that solved each expert."""
+    import torch
+
+    from pde_lab.distributed import gather
+
+    per = -(-K // world)
+    padded = torch.nn.functional.pad(omega, (0, 0, 0, per - omega.shape[1]))
+    parts = gather(padded)  # (world, b, per, N); expert j * world + r sits at [r, :, j]
+    return parts.permute(1, 2, 0, 3).reshape(omega.shape[0], per * world, -1)[:, :K]
+
+
 @dataclass(frozen=True)
 class HCMoE:
     """PI-HC-MoE and its two baselines, trained on a family of instances.
@@ -305,6 +318,8 @@ class HCMoE:
                 info: dict = {}
                 omega, jets = trained.weights(list(members), torch.stack(codes), list(rows), generator, info, owned)
                 lm_iterations.append(info.get("iterations", 0))
+                if world > 1:  # every expert's weights, for the assembled field
+                    omega = _all_experts(omega, experts.experts, world)
                 return experts.blended_terms(list(members), jets, list(rows), omega, owned,
                                              global_sum if world > 1 else None)
 
