@@ -14,6 +14,7 @@ from problems.diffusion_sorption import diffusion_sorption
 SETTINGS = dict(grid=(17, 11), basis=6, constraint_points=20, batch=2, steps=4, train_instances=4, width=12,
                 depth=2, sensors=2, experts=4, progress=False)
 FNO = dict(backbone="fno", width=8, depth=2, modes=4)
+MLP = dict(backbone="mlp")
 
 
 def _flat(parameter):
@@ -51,7 +52,7 @@ def _two_ranks(tmp_path, options):
     return json.loads(result.read_text())
 
 
-@pytest.mark.parametrize("backbone", [{}, FNO], ids=["mlp", "fno"])
+@pytest.mark.parametrize("backbone", [MLP, FNO], ids=["mlp", "fno"])
 def test_two_ranks_with_two_experts_each_follow_one_process(tmp_path, backbone):
     options = {**SETTINGS, **backbone}
     single = solve(diffusion_sorption(seed=5), "hc-moe", family=_family, **options)

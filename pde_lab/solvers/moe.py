@@ -29,8 +29,9 @@ square roots, so loss and gradient are those of one process.
 ``mode="soft"`` trains the same backbone with one output on the same loss (PI-SC).
 
 Backbones (:mod:`pde_lab.hard_constraints.backbones`): the paper's FNO on the grid
-(``backbone="fno"``) or an MLP of (coordinates, sensors) (``"mlp"``, the default: it is cheaper
-on a CPU and can be evaluated between grid nodes). Adam runs with the paper's global-norm
+(``backbone="fno"``, the default; on diffusion–sorption 0.021 after 1,000 steps) or an MLP of
+(coordinates, sensors) (``"mlp"``: cheaper per step, evaluable between grid nodes, but 0.127
+after the same 1,000 steps; BENCHMARKS.md, hc-moe). Adam runs with the paper's global-norm
 clipping (1.0) and staircase decay (×0.5 every 800 steps, floor 1e-4).
 """
 
@@ -167,7 +168,10 @@ class HCMoE:
         Inner solve: Levenberg–Marquardt budget and tolerance (paper: 50, 1e-4), ridge ``ρ``
         (1e-4), implicit-gradient Hessian (``"exact"`` or ``"gauss-newton"``), start ``ω0``.
     boundary_weight
-        Weight of the initial/boundary rows against the PDE rows, in the solve and the loss.
+        Weight of the initial/boundary rows against the PDE rows in the solve. The PDE rows are
+        T-scaled, and each row group is scaled by 1/sqrt(rows). Diffusion–sorption needs about
+        300, which is near the paper's physical-units weighting: 1 gives 0.73 there, 300 gives
+        0.021.
     initial_layer
         :math:`\tau`: PDE rows weighted by :math:`1 - e^{-(t-t_0)/(\tau T)}` (see
         :class:`~pde_lab.hard_constraints.moe.Experts`); 0, the default, is the paper's
@@ -192,10 +196,10 @@ class HCMoE:
     lr_floor: float = 1e-4
     clip_norm: float | None = 1.0
     width: int = 64
-    depth: int = 4
+    depth: int = 5
     activation: str = "tanh"
     sensors: int = 16
-    backbone: str = "mlp"
+    backbone: str = "fno"
     modes: int | tuple[int, ...] = 8
     lm_iterations: int = 50
     lm_tolerance: float = 1e-4
