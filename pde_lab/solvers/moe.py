@@ -17,13 +17,18 @@ function theorem (:mod:`pde_lab.hard_constraints.layer`). The loss is physics on
 
     L(\theta) = \operatorname{mean}_{\text{batch}}\big(\,\mathrm{RMS}\,T(u_t - F[u]) +
         \mathrm{RMS}(\text{initial and boundary rows})\big), \qquad
-    u = \textstyle\sum_k \mathbf 1_{\Omega_k}\, b_\theta\cdot\omega_k^\star .
+    u = \textstyle\sum_k \mathbf 1_{\Omega_k}\, b_\theta\cdot\omega_k^\star ,
+
+with the derivatives taken by grid differences of the assembled :math:`u` (as the paper's
+loss does), so jumps between experts are penalised. Every expert's solve carries all of the
+problem's initial and boundary rows (the paper's global IC/BC residuals).
 
 The experts of a step are one batched solve. Under ``torchrun`` (``torch.distributed``) each
 rank solves its share of them (experts ``rank, rank + world, ...``; ``K >= world``): the
-backbone is replicated and wrapped in DDP, each rank sums the squared residuals of its
-experts' nodes, and :func:`~pde_lab.distributed.global_sum` adds the ranks' sums before the
-square roots, so loss and gradient are those of one process.
+backbone is replicated and wrapped in DDP, the experts' weights are all-gathered
+(:func:`~pde_lab.distributed.gather`, differentiable) to assemble the field, each rank sums the
+squared residuals at its experts' nodes, and :func:`~pde_lab.distributed.global_sum` adds the
+ranks' sums before the square roots, so loss and gradient are those of one process.
 
 ``mode="global"`` is one constraint over the whole domain (PI-HC, ``K = 1``);
 ``mode="soft"`` trains the same backbone with one output on the same loss (PI-SC).
