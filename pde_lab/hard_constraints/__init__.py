@@ -3,7 +3,9 @@
 :mod:`~pde_lab.hard_constraints.layer` — batched Levenberg–Marquardt (float64) with an
 implicit-function-theorem backward; :mod:`~pde_lab.hard_constraints.moe` — the domain split
 into experts, their constraint rows on a space-time grid and the blended field
-(Chalapathi, Du & Krishnapriyan, ICLR 2024). The solver is :class:`pde_lab.solvers.moe.HCMoE`.
+(Chalapathi, Du & Krishnapriyan, ICLR 2024); :mod:`~pde_lab.hard_constraints.backbones` — the
+basis networks (the paper's FNO on the grid, or an MLP). The solver is
+:class:`pde_lab.solvers.moe.HCMoE`.
 """
 
 from pde_lab.hard_constraints.layer import LMOptions, constrained_solve, levenberg_marquardt
