@@ -31,12 +31,12 @@ def _initial_values(problem: Problem, points: np.ndarray, dtype: torch.dtype) ->
 
 
 class PointBasis(nn.Module):
-    """MLP basis :math:`b_\\theta(x, t; z)`; ``network`` maps ``(D + S)`` inputs to ``N`` outputs."""
+    """MLP basis :math:`b_\\theta(x, t; z)`; ``network`` maps ``(D + S)`` inputs to ``N`` outputs,
+    ``nodes (n_nodes, D)`` are the grid's (``Experts.points``)."""
 
-    def __init__(self, network: nn.Module, grid: SpaceTimeGrid, sensors: np.ndarray) -> None:
+    def __init__(self, network: nn.Module, nodes: np.ndarray, sensors: np.ndarray) -> None:
         super().__init__()
-        self.network, self.sensors = network, np.asarray(sensors, dtype=float)
-        self.nodes = grid.points()
+        self.network, self.sensors, self.nodes = network, np.asarray(sensors, dtype=float), nodes
 
     def encode(self, problem: Problem, dtype: torch.dtype) -> torch.Tensor:
         """The code ``z``: the initial data at the sensors, ``(S,)``."""

@@ -373,11 +373,10 @@ class Experts:
         interior = np.concatenate([self.interior[k] for k in owned])
         index = torch.as_tensor(interior)
         points = torch.as_tensor(self.points[interior], dtype=omega.dtype)
-        one = torch.ones(len(interior), 1, dtype=omega.dtype)
         pde, linear, n_linear = [], [], []
         for i, problem in enumerate(instances):
-            values = {axes: j[i, index] for axes, j in field_jets.items()}
-            pde.append(self.pde_residual(problem, values, one, points).pow(2).sum())
+            values = {axes: j[i, index, 0] for axes, j in field_jets.items()}
+            pde.append(self.pde_from_values(problem, values, points).pow(2).sum())
             mine = torch.as_tensor(np.flatnonzero(np.isin(rows[i]["block"], owned)))
             gathered = {key: value[mine] for key, value in self.gather_linear(rows[i], field_jets, i, omega.dtype).items()}
             lin = self.linear_residual(gathered, torch.ones(len(mine), 1, dtype=omega.dtype), gathered)

@@ -102,12 +102,10 @@ class TrainedBasis:
             code = self.encode(problem)[None]
             generator = torch.Generator().manual_seed(seed)
             info: dict = {}
-            omega, _ = self.weights([problem], code, [self.experts.linear_rows(problem, self.dtype)], generator, info)
+            omega, jets = self.weights([problem], code, [self.experts.linear_rows(problem, self.dtype)], generator, info)
         experts, backbone = self.experts, self.backbone
         if backbone.at is None:  # grid-only backbone: the blended field at the nodes, interpolated
-            with torch.no_grad():
-                block = torch.as_tensor(experts.block)
-                nodal = (backbone(code)[0] * omega[0, block]).sum(-1).double().numpy()
+            nodal = (jets[()][0] * experts.node_weights(omega)[0]).sum(-1).double().numpy()
 
         def evaluate(points: np.ndarray) -> np.ndarray:
             if backbone.at is None:
@@ -299,7 +297,7 @@ class HCMoE:
                 sensors = np.linspace(lower[:-1], upper[:-1], n_sensors).reshape(n_sensors, -1)
                 network = MLP(problem.input_dim + n_sensors, size, self.width, self.depth, self.activation,
                               np.concatenate([lower, -np.ones(n_sensors)]), np.concatenate([upper, np.ones(n_sensors)]))
-                backbone = PointBasis(network.to(dtype=dtype), experts.grid, sensors)
+                backbone = PointBasis(network.to(dtype=dtype), experts.points, sensors)
             network = backbone.network
             rank, world = rank_and_world()
             if experts.experts < world:
