@@ -25,3 +25,4 @@ from problems.navier_stokes import torus as torus
 from problems.poisson import poisson as poisson
 from problems.poisson import poisson_lshape as poisson_lshape
 from problems.poisson_1d import poisson_1d as poisson_1d
+from problems.vorticity_decay import vorticity_decay as vorticity_decay

@@ -49,7 +49,7 @@ def test_diffusion_sorption_rows_met_when_the_basis_can_fit_them():
     experts = Experts(problem, (9, 6), (4, 1))
     g = torch.Generator().manual_seed(0)
     values = torch.randn(1, len(experts.points), 40, dtype=torch.float64, generator=g)
-    jets = experts.grid.jets(values, experts.partials)
+    jets = experts.jets(values)
     rows = [experts.linear_rows(problem, torch.float64)]
     info = {}
     with cpu_threads(1):

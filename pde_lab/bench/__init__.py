@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, str] = {
     "pig-engines": "pde_lab.bench.lagrangian_gaussians:pig_engines",
     "fno": "pde_lab.bench.operators:run",
     "hc-moe": "pde_lab.bench.moe:run",
+    "hc-moe-ns": "pde_lab.bench.moe_ns:run",
     "dcdm": "pde_lab.bench.dcdm:run",
 }
 

@@ -6,7 +6,7 @@ the grid's C order (time last), which is where the constraint rows and the loss 
 - :class:`PointBasis`: an MLP :math:`b_\theta(x, t; z)` of the coordinates and the initial
   data :math:`z = u_0(s_1..s_S)` at ``S`` sensor points. It can be evaluated anywhere.
 - :class:`GridBasis`: the paper's backbone, a Fourier neural operator on the grid whose input
-  channel is :math:`u_0(x)` broadcast over time (the FNO appends the grid coordinates), so
+  channel is :math:`u_0(x)` broadcast over time (the FNO appends the grid coordinates; periodic axes stay unpadded), so
   :math:`b = \mathrm{FNO}_\theta(u_0 \otimes 1_t, x, t)`. Defined on the grid only; the
   constrained field is read between nodes by multilinear interpolation.
 """
@@ -19,14 +19,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from pde_lab.hard_constraints.moe import SpaceTimeGrid
+from pde_lab.hard_constraints.grid import SpaceTimeGrid
 from pde_lab.problem import Problem
 
-__all__ = ["GridBasis", "PointBasis", "fno_backbone", "interpolate_on_grid"]
+__all__ = ["GridBasis", "PointBasis", "fno_backbone"]
 
 
 def _initial_values(problem: Problem, points: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-    value = torch.as_tensor(problem.initial_condition(torch.as_tensor(points, dtype=dtype)), dtype=dtype).reshape(-1)
+    value = torch.as_tensor(problem.initial_condition(torch.as_tensor(points, dtype=dtype)), dtype=dtype)
+    value = (value[:, 0] if value.ndim == 2 else value).reshape(-1)  # the first field's
     return value if value.numel() == len(points) else value.expand(len(points))
 
 
@@ -72,22 +73,13 @@ class GridBasis(nn.Module):
         """The code: the initial data at the grid's spatial nodes, ``(n_space,)``."""
         return _initial_values(problem, self.space_nodes, dtype)
 
-    at = None  # grid only: read the constrained field with interpolate_on_grid
+    at = None  # grid only: read the constrained field with SpaceTimeGrid.interpolate
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         """The basis on the grid nodes, ``(b, n_nodes, N)``."""
         b = codes.shape[0]
         field = codes.reshape(b, *self.shape[:-1], 1, 1).expand(b, *self.shape, 1)
         return self.network(field).reshape(b, int(np.prod(self.shape)), -1)
-
-
-def interpolate_on_grid(grid: SpaceTimeGrid, values: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Multilinear interpolation of node ``values (n_nodes,)`` at ``points (n, D)`` (clipped to the box)."""
-    from scipy.interpolate import RegularGridInterpolator
-
-    axes = grid.axes
-    inside = np.clip(points, [a[0] for a in axes], [a[-1] for a in axes])
-    return RegularGridInterpolator(tuple(axes), np.asarray(values).reshape(grid.shape))(inside)
 
 
 def fno_backbone(grid: SpaceTimeGrid, out_channels: int, modes: int | Sequence[int], width: int,
@@ -97,5 +89,5 @@ def fno_backbone(grid: SpaceTimeGrid, out_channels: int, modes: int | Sequence[i
 
     d = len(grid.shape)
     modes = (modes,) * d if isinstance(modes, int) else tuple(modes)
-    network = FNO(1, out_channels, modes, width, n_layers=layers, projection=128, periodic=False, dtype=dtype)
+    network = FNO(1, out_channels, modes, width, n_layers=layers, projection=128, periodic=grid.periodic, dtype=dtype)
     return GridBasis(network, grid)

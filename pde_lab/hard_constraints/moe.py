@@ -18,16 +18,20 @@ constrained solve of :mod:`pde_lab.hard_constraints.layer` on its own rows:
   initial data, and a constant solves it exactly: measured, it ruins the blended field.)
 
 The output is :math:`u = \sum_k \mathbf 1_{\Omega_k}\,b\cdot\omega_k`. Derivatives are grid
-based, as in the paper: central differences of second order (one-sided at the edges), so
-the basis network is evaluated once per node and the PDE reads from :mod:`pde_lab.fields`
-through :class:`BasisEngine`. ``K = 1`` is the single global hard constraint (PI-HC); a
-basis of size one with weight one and no solve is the soft constraint (PI-SC).
+based, as in the paper (:mod:`pde_lab.hard_constraints.grid`): central differences of second
+order (one-sided at the edges), spectral along periodic axes; so the basis network is
+evaluated once per node and the PDE reads the derivative values from :mod:`pde_lab.fields`.
+A problem may declare a second field as the stream function of the first
+(``parameters["stream_function"] = ("psi", "w")``, :math:`-\Delta\psi = w`, periodic space):
+:math:`\psi` is then computed by FFT from each expert's :math:`b\cdot\omega_k`, linear in
+:math:`\omega_k`, as the paper's Navier–Stokes velocity is. ``K = 1`` is the single global
+hard constraint (PI-HC); a basis of size one with weight one and no solve is the soft
+constraint (PI-SC).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,105 +39,12 @@ import torch
 
 from pde_lab.conditions import Dirichlet, Neumann, Periodic, evaluate_value
 from pde_lab.fields import Fields, as_field_tuple
+from pde_lab.hard_constraints.grid import SpaceTimeGrid
 from pde_lab.hard_constraints.layer import LMOptions, constrained_solve
+from pde_lab.hard_constraints.pointwise import ValuesEngine, required_partials, stream_function_of
 from pde_lab.problem import Problem
 
-__all__ = ["BasisEngine", "Experts", "SpaceTimeGrid", "block_of", "required_partials"]
-
-
-class BasisEngine:
-    """A :class:`~pde_lab.fields.Fields` engine for :math:`u = b\\cdot w`: partials are
-    contractions of precomputed basis partials ``jets[axes] (n, N)`` with per-point weights."""
-
-    name = "basis"
-
-    def __init__(self, jets: dict[tuple[int, ...], torch.Tensor], weights: torch.Tensor) -> None:
-        self.jets, self.weights = jets, weights
-
-    def values(self, fields: Fields) -> torch.Tensor:
-        return (self.jets[()] * self.weights).sum(-1)[:, None]
-
-    def partial(self, fields: Fields, index: int, axes: tuple[int, ...]) -> torch.Tensor:
-        if axes not in self.jets:
-            raise KeyError(f"basis partial along axes {axes} was not prepared")
-        return (self.jets[axes] * self.weights).sum(-1)
-
-
-class _ValuesEngine:
-    """Fields engine returning given derivative values ``{axes: (n,)}`` (``()`` is the field)."""
-
-    name = "values"
-
-    def __init__(self, values: dict[tuple[int, ...], torch.Tensor]) -> None:
-        self.given = values
-
-    def values(self, fields: Fields) -> torch.Tensor:
-        return self.given[()][:, None]
-
-    def partial(self, fields: Fields, index: int, axes: tuple[int, ...]) -> torch.Tensor:
-        if axes not in self.given:
-            raise KeyError(f"basis partial along axes {axes} was not prepared")
-        return self.given[axes]
-
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.axes: set[tuple[int, ...]] = set()
-
-    def values(self, fields: Fields) -> torch.Tensor:
-        return torch.full((fields.points.shape[0], len(fields.names)), 0.5, dtype=fields.points.dtype)
-
-    def partial(self, fields: Fields, index: int, axes: tuple[int, ...]) -> torch.Tensor:
-        self.axes.add(axes)
-        return torch.zeros(fields.points.shape[0], dtype=fields.points.dtype)
-
-
-def required_partials(problem: Problem) -> list[tuple[int, ...]]:
-    """The partials the PDE reads (by one probing evaluation), plus first derivatives in every coordinate."""
-    recorder = _Recorder()
-    points = torch.full((3, problem.input_dim), 0.5, dtype=torch.float64)
-    fields = Fields(lambda x: x, points, problem.fields, problem.coordinate_names, recorder)
-    pde = problem.rate or problem.residual
-    as_field_tuple(pde(fields, problem.parameters), problem.fields)
-    axes = set(recorder.axes) | {(i,) for i in range(problem.spatial_dim)}  # normal derivatives
-    if problem.is_time_dependent:
-        axes.add((problem.input_dim - 1,))
-    if any(len(a) > 2 for a in axes):
-        raise ValueError("hard constraints on the grid support derivatives up to second order")
-    return sorted(axes, key=lambda a: (len(a), a))
-
-
-@dataclass(frozen=True)
-class SpaceTimeGrid:
-    """The tensor grid of the space(-time) box: ``shape`` nodes, C order, time last."""
-
-    problem: Problem
-    shape: tuple[int, ...]
-
-    @property
-    def axes(self) -> list[np.ndarray]:
-        lower, upper = (np.asarray(b, dtype=float) for b in self.problem.geometry.bounds)
-        ends = list(zip(lower, upper, strict=True))
-        if self.problem.is_time_dependent:
-            ends.append(self.problem.time_span)
-        return [np.linspace(a, b, n) for (a, b), n in zip(ends, self.shape, strict=True)]
-
-    def points(self) -> np.ndarray:
-        mesh = np.meshgrid(*self.axes, indexing="ij")
-        return np.stack([m.reshape(-1) for m in mesh], axis=1)
-
-    def jets(self, values: torch.Tensor, partials: Sequence[tuple[int, ...]]) -> dict:
-        """Finite-difference partials of ``values (b, n_nodes, N)``: ``{axes: (b, n_nodes, N)}``."""
-        b, n, N = values.shape
-        grid = values.reshape(b, *self.shape, N)
-        spacing = [float(a[1] - a[0]) for a in self.axes]
-        out = {(): values}
-        for axes in partials:
-            d = grid
-            for axis in axes:
-                (d,) = torch.gradient(d, spacing=spacing[axis], dim=1 + axis, edge_order=2)
-            out[axes] = d.reshape(b, n, N)
-        return out
+__all__ = ["Experts", "block_of", "check_domain"]
 
 
 def block_of(points: np.ndarray, lower: np.ndarray, upper: np.ndarray, splits: Sequence[int]) -> np.ndarray:
@@ -146,13 +57,23 @@ def block_of(points: np.ndarray, lower: np.ndarray, upper: np.ndarray, splits: S
 
 
 def check_domain(problem: Problem) -> None:
-    """Raise ``ValueError`` unless ``problem`` is one field on a non-periodic box (what the grid handles)."""
+    """Raise ``ValueError`` unless the grid handles ``problem``: a box, one field (or a field and
+    its stream function on a periodic space), periodicity only for all fields at once."""
+    from pde_lab.hard_constraints.grid import periodic_axes
+
     if not hasattr(problem.geometry, "bounds") or type(problem.geometry).__name__ not in ("Interval", "Rectangle", "Box"):
         raise ValueError(f"hc-moe needs a box domain (Interval, Rectangle, Box), got {type(problem.geometry).__name__}")
-    if len(problem.fields) != 1:
-        raise ValueError(f"hc-moe supports one field; {problem.name!r} has {problem.fields}")
-    if any(isinstance(c, Periodic) for c in problem.boundary_conditions):
-        raise ValueError("hc-moe does not support periodic conditions yet (its grid differences are not periodic)")
+    derived = stream_function_of(problem)
+    if derived is None and len(problem.fields) != 1:
+        raise ValueError(f"hc-moe supports one field (or a field and its declared stream function); "
+                         f"{problem.name!r} has {problem.fields}")
+    if derived is not None and not all(periodic_axes(problem)):
+        raise ValueError("hc-moe computes a stream function on a space periodic along every axis only")
+    if derived is not None and problem.rate is not None:
+        raise ValueError("a problem with a stream function must be written as a residual (the stream function has no rate)")
+    if any(isinstance(c, Periodic) and (c.field is not None or c.axis >= problem.spatial_dim)
+           for c in problem.boundary_conditions):
+        raise ValueError("hc-moe supports Periodic conditions on spatial axes for every field (field=None) only")
 
 
 class Experts:
@@ -174,11 +95,19 @@ class Experts:
     shared_rows
         Every expert carries all initial and boundary rows (the paper); ``False``: only those
         in its block.
+    exact_initial
+        Build the initial condition into the field (the paper's Navier–Stokes "mollifier"):
+        :math:`u = u_0(x) + \frac{t - t_0}{T}\,b\cdot\omega`, see :meth:`embed`; the initial
+        rows are then dropped (they hold exactly).
     """
 
     def __init__(self, problem: Problem, shape: Sequence[int], splits: Sequence[int], initial_layer: float = 0.0,
-                 shared_rows: bool = True) -> None:
+                 shared_rows: bool = True, exact_initial: bool = False) -> None:
         check_domain(problem)
+        if exact_initial and not problem.is_time_dependent:
+            raise ValueError("exact_initial builds the initial condition in; the problem is steady")
+        self.exact_initial = bool(exact_initial)
+        self.fixed = int(self.exact_initial)  # trailing basis columns with weight fixed to 1
         if not (np.isfinite(initial_layer) and initial_layer >= 0):
             raise ValueError(f"initial_layer must be a finite number >= 0, got {initial_layer!r}")
         if initial_layer and not problem.is_time_dependent:
@@ -190,7 +119,8 @@ class Experts:
             raise ValueError("splits must be >= 1 and every grid axis needs >= 5 nodes")
         self.problem, self.splits = problem, tuple(int(s) for s in splits)
         self.grid = SpaceTimeGrid(problem, tuple(int(n) for n in shape))
-        self.partials = required_partials(problem)
+        self.partials, self.derived_partials = required_partials(problem)
+        self.derived = stream_function_of(problem)
         self.points = self.grid.points()
         lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
         if problem.is_time_dependent:
@@ -199,22 +129,54 @@ class Experts:
         self.experts = int(np.prod(self.splits))
         self.block = block_of(self.points, lower, upper, self.splits)
         d = problem.spatial_dim
-        on_face = [(np.isclose(self.points[:, i], lower[i]), np.isclose(self.points[:, i], upper[i])) for i in range(d)]
+        never = np.zeros(len(self.points), bool)
+        on_face = [(never, never) if self.grid.periodic[i] else
+                   (np.isclose(self.points[:, i], lower[i]), np.isclose(self.points[:, i], upper[i])) for i in range(d)]
         boundary = np.any([lo | hi for lo, hi in on_face], axis=0)
-        initial = np.isclose(self.points[:, -1], lower[-1]) if problem.is_time_dependent else np.zeros(len(self.points), bool)
+        initial = np.isclose(self.points[:, -1], lower[-1]) if problem.is_time_dependent else never
         self.interior = [np.flatnonzero((self.block == k) & ~boundary & ~initial) for k in range(self.experts)]
         self._faces, self._initial, self._boundary = on_face, initial, boundary & ~initial
+
+    def jets(self, values: torch.Tensor) -> dict:
+        """The partials the rows read of ``values (b, n_nodes, N)`` (the first field's basis, or a
+        field): ``{axes: ...}``, and ``{(name, axes): ...}`` of its stream function if declared
+        (then the values' spatial mean is removed first)."""
+        if self.derived is not None:  # a periodic vorticity has zero mean (the paper's basis too)
+            values = self.grid.remove_spatial_mean(values)
+        out = self.grid.jets(values, self.partials)
+        if self.derived is not None:
+            psi = self.grid.stream_function(values)
+            out.update({(self.derived, axes): j for axes, j in self.grid.jets(psi, self.derived_partials).items()})
+        return out
+
+    def embed(self, basis: torch.Tensor, rows: Sequence[dict]) -> torch.Tensor:
+        r"""``(b, n_nodes, N + 1)``: :math:`\frac{t - t_0}{T} b` and, as the last column (weight
+        fixed to 1), the initial data :math:`u_0(x)` of each instance, constant in time."""
+        t0, t1 = self.problem.time_span
+        ramp = torch.as_tensor((self.points[:, -1] - t0) / (t1 - t0), dtype=basis.dtype)
+        nt = self.grid.shape[-1]
+        offset = torch.stack([torch.as_tensor(r["initial_values"], dtype=basis.dtype).repeat_interleave(nt)
+                              for r in rows])
+        return torch.cat([ramp[None, :, None] * basis, offset[..., None]], dim=-1)
+
+    def with_fixed(self, w: torch.Tensor) -> torch.Tensor:
+        """Weights ``(..., N)`` extended by the fixed ones of the embedded initial data."""
+        return torch.cat([w, torch.ones(*w.shape[:-1], self.fixed, dtype=w.dtype)], dim=-1) if self.fixed else w
 
     # ------------------------------------------------------------ linear rows
     def linear_rows(self, problem: Problem, dtype: torch.dtype) -> dict[str, Any]:
         """Rows ``a u + b ∂_n u = g`` (initial and boundary) of one instance, as node lists."""
         nodes, a, b, g, axis, sign = [], [], [], [], [], []
         points = torch.as_tensor(self.points, dtype=dtype)
+        initial_values = None
         if problem.is_time_dependent:
             index = np.flatnonzero(self._initial)
-            value = problem.initial_condition(points[index, :-1])
+            value = torch.as_tensor(problem.initial_condition(points[index, :-1]))
+            value = value[:, 0] if value.ndim == 2 else value  # the first field's
+            initial_values = np.asarray(value.reshape(-1).double())
+        if problem.is_time_dependent and not self.exact_initial:
             nodes.append(index), a.append(np.ones(len(index))), b.append(np.zeros(len(index)))
-            g.append(np.asarray(torch.as_tensor(value).reshape(-1).double())), axis.append(np.zeros(len(index), int))
+            g.append(np.asarray(value.reshape(-1).double())), axis.append(np.zeros(len(index), int))
             sign.append(np.zeros(len(index)))
         robin = tuple(problem.parameters.get("robin", ()))
         conditions = [(c, 1.0 if isinstance(c, Dirichlet) else 0.0, 0.0 if isinstance(c, Dirichlet) else 1.0)
@@ -231,28 +193,29 @@ class Experts:
                     value = evaluate_value(condition.value, points[index])
                     nodes.append(index), a.append(np.full(len(index), ca)), b.append(np.full(len(index), cb))
                     g.append(np.asarray(value.double())), axis.append(np.full(len(index), i)), sign.append(np.full(len(index), s))
-        rows = {k: np.concatenate(v) for k, v in
-                dict(nodes=nodes, a=a, b=b, g=g, axis=axis, sign=sign).items()}
+        rows = {k: np.concatenate(v) if v else np.zeros(0) for k, v in
+                dict(nodes=nodes, a=a, b=b, g=g, axis=axis, sign=sign).items()}  # none: periodic, exact initial
+        rows["nodes"], rows["axis"] = rows["nodes"].astype(np.int64), rows["axis"].astype(np.int64)
         rows["block"] = self.block[rows["nodes"]]
+        rows["initial_values"] = initial_values  # u0 at the space nodes (C order), for embed
         return rows
 
     # ---------------------------------------------------------------- residuals
-    def pde_residual(self, problem: Problem, jets: dict, weights: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-        """:math:`T(u_t - F[u])` (or :math:`R[u]`) at ``points`` given basis jets and per-point weights."""
-        return self.pde_from_values(problem, {a: (j * weights).sum(-1) for a, j in jets.items()}, points)
-
     def pde_from_values(self, problem: Problem, values: dict, points: torch.Tensor) -> torch.Tensor:
-        """The same from the derivative values ``{axes: (n,)}`` of :math:`u` (pointwise in them)."""
-        fields = Fields(lambda x: x, points, problem.fields, problem.coordinate_names, _ValuesEngine(values))
+        r""":math:`T(u_t - F[u])` (or :math:`R[u]`) at ``points`` from the derivative values
+        ``{axes: (n,)}`` of :math:`u` (pointwise in them),
+        ``(n, c)``: one column per equation (two with a stream function: transport, and
+        :math:`\Delta\psi + w`, which on the grid is the spatial mean of :math:`w`)."""
+        fields = Fields(lambda x: x, points, problem.fields, problem.coordinate_names, ValuesEngine(values))
         if problem.rate is not None:
             (rate,) = as_field_tuple(problem.rate(fields, problem.parameters), problem.fields)
             span = problem.time_span[1] - problem.time_span[0]
-            residual = span * (fields.d(problem.fields[0], "t") - rate)
+            residual = (span * (fields.d(problem.fields[0], "t") - rate))[:, None]
         else:
-            (residual,) = as_field_tuple(problem.residual(fields, problem.parameters), problem.fields)
+            residual = torch.stack(as_field_tuple(problem.residual(fields, problem.parameters), problem.fields), 1)
         if self.initial_layer:  # time dependent (checked in __init__), whether by rate or residual
             t0, t1 = problem.time_span
-            residual = residual * -torch.expm1(-(points[:, -1] - t0) / ((t1 - t0) * self.initial_layer))
+            residual = residual * -torch.expm1(-(points[:, -1:] - t0) / ((t1 - t0) * self.initial_layer))
         return residual
 
     @staticmethod
@@ -272,7 +235,8 @@ class Experts:
         ``(b, len(owned), N)``, each expert's weights the same as in the full solve.
         """
         dtype = jets[()].dtype
-        N = jets[()].shape[-1]
+        columns = jets[()].shape[-1]  # N solved for, then self.fixed with weight 1
+        N = columns - self.fixed
         m = min(m, min(len(i) for i in self.interior))
         # drawn for every expert, so each rank consumes the generator alike
         chosen = np.stack([idx[torch.randperm(len(idx), generator=generator)[:m].numpy()] for idx in self.interior])
@@ -288,21 +252,22 @@ class Experts:
         lin = {key: torch.stack([item[key] for item in lin]) for key in lin[0]}  # (b, K, l, ...)
         keys = list(pde_jets)
         b = len(instances)
-        features = [torch.stack([pde_jets[k] for k in keys], dim=3).reshape(b * K, m, len(keys), N)]
+        features = [torch.stack([pde_jets[k] for k in keys], dim=3).reshape(b * K, m, len(keys), columns)]
         features += [lin[k].reshape(b * K, *lin[k].shape[2:]) for k in ("value", "normal", "a", "b", "g", "mask")]
         scale_pde, scale_lin = 1.0 / np.sqrt(m), boundary_weight / np.sqrt(max(length, 1))
 
         flat_points = points.reshape(K * m, -1)
 
         def values_of(w, stacked, i):
-            part = stacked[i * K:(i + 1) * K]  # (K, m, keys, N)
+            part, w = stacked[i * K:(i + 1) * K], self.with_fixed(w)  # (K, m, keys, columns)
             return {axes: (part[:, :, n] * w[i * K:(i + 1) * K, None, :]).sum(-1).reshape(K * m)
                     for n, axes in enumerate(keys)}
 
         def residual(w, stacked, value, normal, a, bb, g, mask):
-            pieces = [self.pde_from_values(problem, values_of(w, stacked, i), flat_points).reshape(K, m)
-                      for i, problem in enumerate(instances)]
-            linear = self.linear_residual({"value": value, "normal": normal}, w[:, None, :], {"a": a, "b": bb, "g": g})
+            pieces = [self.pde_from_values(problem, values_of(w, stacked, i), flat_points).reshape(K, -1)
+                      for i, problem in enumerate(instances)]  # (K, m * equations), point-major
+            linear = self.linear_residual({"value": value, "normal": normal}, self.with_fixed(w)[:, None, :],
+                                          {"a": a, "b": bb, "g": g})
             return torch.cat([scale_pde * torch.cat(pieces), scale_lin * linear * mask], dim=1)
 
         def jacobian(w, stacked, value, normal, a, bb, g, mask):
@@ -311,15 +276,18 @@ class Experts:
             with torch.enable_grad():
                 for i, problem in enumerate(instances):
                     leaves = {axes: v.detach().requires_grad_(True) for axes, v in values_of(w, stacked, i).items()}
-                    r = self.pde_from_values(problem, leaves, flat_points)
-                    grads = torch.autograd.grad(r.sum(), list(leaves.values()), allow_unused=True)
+                    r = self.pde_from_values(problem, leaves, flat_points)  # (K m, equations)
                     part = stacked[i * K:(i + 1) * K]
-                    block = torch.zeros(K, m, N, dtype=w.dtype)
-                    for n, grad in enumerate(grads):
-                        if grad is not None:
-                            block = block + grad.reshape(K, m, 1) * part[:, :, n]
+                    block = torch.zeros(K, m, r.shape[1], N, dtype=w.dtype)
+                    for c in range(r.shape[1]):
+                        grads = torch.autograd.grad(r[:, c].sum(), list(leaves.values()), allow_unused=True,
+                                                    retain_graph=c + 1 < r.shape[1])
+                        for n, grad in enumerate(grads):
+                            if grad is not None:
+                                block[:, :, c] += grad.reshape(K, m, 1) * part[:, :, n, :N]
+                    block = block.reshape(K, -1, N)
                     pieces.append(block)
-            linear = (a[..., None] * value + bb[..., None] * normal) * mask[..., None]
+            linear = (a[..., None] * value + bb[..., None] * normal)[..., :N] * mask[..., None]
             return torch.cat([scale_pde * torch.cat(pieces), scale_lin * linear], dim=1)
 
         start = torch.full((b * K, N), float(w0), dtype=dtype)
@@ -350,8 +318,8 @@ class Experts:
 
     # ------------------------------------------------------------ the field
     def node_weights(self, omega: torch.Tensor) -> torch.Tensor:
-        """Each grid node's expert weights, ``(b, n_nodes, N)``."""
-        return omega[:, torch.as_tensor(self.block)]
+        """Each grid node's expert weights, ``(b, n_nodes, N)`` (and the fixed ones of :meth:`embed`)."""
+        return self.with_fixed(omega[:, torch.as_tensor(self.block)])
 
     def blended_terms(self, instances: Sequence[Problem], jets: dict, rows: Sequence[dict], omega: torch.Tensor,
                       owned: Sequence[int] | None = None,
@@ -369,7 +337,7 @@ class Experts:
         """
         owned = list(range(self.experts)) if owned is None else [int(k) for k in owned]
         field = (jets[()] * self.node_weights(omega)).sum(-1, keepdim=True)  # (b, n_nodes, 1)
-        field_jets = self.grid.jets(field, self.partials)
+        field_jets = self.jets(field)
         interior = np.concatenate([self.interior[k] for k in owned])
         index = torch.as_tensor(interior)
         points = torch.as_tensor(self.points[interior], dtype=omega.dtype)
@@ -386,5 +354,5 @@ class Experts:
         if reduce is not None:
             pde, linear = reduce(pde), reduce(linear)
         n_interior = sum(len(i) for i in self.interior)
-        n_linear = torch.as_tensor(n_linear, dtype=omega.dtype)
+        n_linear = torch.as_tensor(n_linear, dtype=omega.dtype).clamp(min=1)
         return {"pde": (pde / n_interior).sqrt().mean(), "boundary": (linear / n_linear).sqrt().mean()}

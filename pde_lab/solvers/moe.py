@@ -81,7 +81,10 @@ class TrainedBasis:
         from pde_lab.hard_constraints.layer import LMOptions
 
         s = self.settings
-        jets = self.experts.grid.jets(self.backbone(codes), self.experts.partials)
+        basis = self.backbone(codes)
+        if self.experts.exact_initial:
+            basis = self.experts.embed(basis, rows)
+        jets = self.experts.jets(basis)
         if s.mode == "soft":
             count = self.experts.experts if owned is None else len(owned)
             return torch.ones(len(instances), count, 1, dtype=self.dtype), jets
@@ -94,7 +97,6 @@ class TrainedBasis:
         """Constrained solve for ``problem`` (a member of the family) and its Solution."""
         import torch
 
-        from pde_lab.hard_constraints.backbones import interpolate_on_grid
         from pde_lab.hard_constraints.moe import block_of
 
         start = time.perf_counter()
@@ -104,12 +106,16 @@ class TrainedBasis:
             info: dict = {}
             omega, jets = self.weights([problem], code, [self.experts.linear_rows(problem, self.dtype)], generator, info)
         experts, backbone = self.experts, self.backbone
-        if backbone.at is None:  # grid-only backbone: the blended field at the nodes, interpolated
-            nodal = (jets[()][0] * experts.node_weights(omega)[0]).sum(-1).double().numpy()
+        on_grid = backbone.at is None or experts.derived is not None  # the stream function lives on the grid
+        if on_grid:  # the blended field at the nodes, interpolated
+            nodal = (jets[()][0] * experts.node_weights(omega)[0]).sum(-1)
+            if experts.derived is not None:  # and its stream function
+                nodal = torch.cat([nodal[:, None], experts.grid.stream_function(nodal[None, :, None])[0]], dim=1)
+            nodal = nodal.double().numpy()
 
         def evaluate(points: np.ndarray) -> np.ndarray:
-            if backbone.at is None:
-                return interpolate_on_grid(experts.grid, nodal, points)[:, None]
+            if on_grid:
+                return experts.grid.interpolate(nodal, points).reshape(len(points), -1)
             with torch.no_grad():
                 basis = backbone.at(torch.as_tensor(points, dtype=self.dtype), code)[0]
                 block = torch.as_tensor(block_of(points, experts.lower, experts.upper, experts.splits))
@@ -183,6 +189,9 @@ class HCMoE:
         Every expert carries all initial and boundary rows (the paper's global IC/BC
         residuals); ``False`` keeps only the rows inside its block (a development option:
         blocks away from the boundary then decouple).
+    exact_initial
+        Build the initial data into the field, ``u = u0(x) + (t - t0)/T · b·ω``
+        (the paper's Navier–Stokes setting) instead of constraining it by rows.
     """
 
     mode: str = "moe"
@@ -212,6 +221,7 @@ class HCMoE:
     boundary_weight: float = 1.0
     initial_layer: float = 0.0
     shared_rows: bool = True
+    exact_initial: bool = False
     weights: dict[str, float] = field(default_factory=dict)
     dtype: str = "float64"
     device: str | None = "cpu"
@@ -287,7 +297,8 @@ class HCMoE:
         start = time.perf_counter()
         with PeakMemory(str(device)) as memory, cpu_threads(self.cpu_threads), torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            experts = Experts(problem, grid, self.splits(problem), self.initial_layer, self.shared_rows)
+            experts = Experts(problem, grid, self.splits(problem), self.initial_layer, self.shared_rows,
+                              self.exact_initial)
             lower, upper = experts.lower, experts.upper
             size = 1 if self.mode == "soft" else self.basis
             if self.backbone == "fno":
