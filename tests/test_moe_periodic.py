@@ -119,7 +119,29 @@ def test_navier_stokes_benchmark_fast_mode_reports_the_three_methods():
     from pde_lab.bench.moe_ns import run
 
     record = run(fast=True)
-    assert [row["name"] for row in record["rows"]] == ["pi-hc-moe", "pi-hc", "pi-sc"]
-    for row in record["rows"]:
+    assert [row["name"] for row in record["rows"]] == ["pi-hc-moe", "pi-hc", "pi-sc", "w(t) = w0"]
+    assert 0.01 < record["rows"][-1]["rel_l2"] < 1  # the flow moves, and w0 is not unrelated to w(t)
+    for row in record["rows"][:3]:
         assert np.isfinite(row["rel_l2"]) and row["step_s"] > 0
     assert record["ratios"]["global_step_s_over_moe_step_s"] > 0
+
+
+def test_exact_initial_builds_the_initial_data_in_and_drops_its_rows():
+    problem = vorticity_decay(seed=2, t_final=1.0)
+    plain, embedded = Experts(problem, (8, 8, 5), (2, 2, 1)), Experts(problem, (8, 8, 5), (2, 2, 1), exact_initial=True)
+    assert len(plain.linear_rows(problem, torch.float64)["nodes"]) == 64  # the initial rows, nothing on a torus
+    rows = embedded.linear_rows(problem, torch.float64)
+    assert len(rows["nodes"]) == 0
+    basis = torch.randn(1, len(embedded.points), 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    omega = torch.randn(1, 4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    field = (embedded.embed(basis, [rows]) * embedded.node_weights(omega)).sum(-1)[0]
+    initial = np.isclose(embedded.points[:, 2], 0.0)
+    w0 = problem.initial_condition(torch.as_tensor(embedded.points[initial, :2]))[:, 0]
+    assert torch.allclose(field[initial], w0, atol=1e-13)
+    other = (embedded.embed(basis, [rows]) * embedded.node_weights(2 * omega)).sum(-1)[0]
+    assert torch.allclose(other[initial], w0, atol=1e-13) and not torch.allclose(other[~initial], field[~initial])
+    solution = solve(problem, "hc-moe", grid=(8, 8, 5), basis=3, experts=(2, 2, 1), constraint_points=20, batch=1,
+                     steps=2, train_instances=1, width=4, depth=1, modes=(2, 2, 2), exact_initial=True, progress=False)
+    assert solution.history["boundary"][-1] == 0.0
+    start = np.column_stack([embedded.points[initial, :2], np.zeros(int(initial.sum()))])
+    assert np.allclose(solution(start)[:, 0], w0.numpy() - w0.numpy().mean(), atol=1e-12)  # zero-mean vorticity

@@ -6,9 +6,10 @@ the grid's C order (time last), which is where the constraint rows and the loss 
 - :class:`PointBasis`: an MLP :math:`b_\theta(x, t; z)` of the coordinates and the initial
   data :math:`z = u_0(s_1..s_S)` at ``S`` sensor points. It can be evaluated anywhere.
 - :class:`GridBasis`: the paper's backbone, a Fourier neural operator on the grid whose input
-  channel is :math:`u_0(x)` broadcast over time (the FNO appends the grid coordinates; periodic axes stay unpadded), so
-  :math:`b = \mathrm{FNO}_\theta(u_0 \otimes 1_t, x, t)`. Defined on the grid only; the
-  constrained field is read between nodes by multilinear interpolation.
+  channel is :math:`u_0(x)` broadcast over time (the FNO appends the grid coordinates and
+  pads only the non-periodic axes), so :math:`b = \mathrm{FNO}_\theta(u_0 \otimes 1_t, x, t)`.
+  Defined on the grid only; the constrained field is read between nodes by multilinear
+  interpolation.
 """
 
 from __future__ import annotations

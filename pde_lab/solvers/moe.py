@@ -38,6 +38,11 @@ Backbones (:mod:`pde_lab.hard_constraints.backbones`): the paper's FNO on the gr
 (coordinates, sensors) (``"mlp"``: cheaper per step, evaluable between grid nodes, but 0.127
 after the same 1,000 steps; BENCHMARKS.md, hc-moe). Adam runs with the paper's global-norm
 clipping (1.0) and staircase decay (×0.5 every 800 steps, floor 1e-4).
+
+Periodic spatial axes are differentiated spectrally, and a problem that declares its second
+field the stream function of the first (:func:`problems.vorticity_decay.vorticity_decay`, the
+paper's unforced Navier–Stokes) gets it by FFT from each expert's field; with
+``exact_initial=True`` the initial vorticity is built in, as in the paper's NS setting.
 """
 
 from __future__ import annotations
@@ -106,7 +111,8 @@ class TrainedBasis:
             info: dict = {}
             omega, jets = self.weights([problem], code, [self.experts.linear_rows(problem, self.dtype)], generator, info)
         experts, backbone = self.experts, self.backbone
-        on_grid = backbone.at is None or experts.derived is not None  # the stream function lives on the grid
+        # the stream function and the embedded initial data live on the grid
+        on_grid = backbone.at is None or experts.derived is not None or experts.exact_initial
         if on_grid:  # the blended field at the nodes, interpolated
             nodal = (jets[()][0] * experts.node_weights(omega)[0]).sum(-1)
             if experts.derived is not None:  # and its stream function
@@ -261,8 +267,10 @@ class HCMoE:
         if not problem.is_time_dependent:
             raise ValueError("hc-moe is implemented for evolution problems (its instances differ by initial data)")
         from pde_lab.hard_constraints.moe import check_domain
+        from pde_lab.hard_constraints.pointwise import required_partials
 
         check_domain(problem)
+        required_partials(problem)  # derivatives up to second order
         for name in ("basis", "constraint_points", "train_instances", "batch", "sensors", "width", "depth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
