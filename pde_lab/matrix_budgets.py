@@ -39,7 +39,11 @@ BUDGETS: dict[str, dict[str, Any]] = {
     # Burgers is nonlinear: 10 Levenberg–Marquardt iterations per expert and step on a coarser grid
     # (the default 1024 x 101 grid with 20,000 constraint points takes ~3 s per step on one core).
     "hc-moe": {"steps": 300, "problem:burgers": {"steps": 200, "grid": (128, 41), "constraint_points": 2000,
-                                                 "lm_iterations": 10}},
+                                                 "lm_iterations": 10},
+               # 2D heat: the CPU scale of `pde-lab bench hc-moe-ns` (the default 64³ grid and width-64 FNO
+               # take several seconds per step)
+               "problem:heat": {"grid": (32, 32, 17), "width": 16, "depth": 4, "modes": (8, 8, 6),
+                                "experts": (2, 2, 1), "constraint_points": 1000, "exact_initial": True}},
     "fno": {},
     "pino": {},
     "dcdm": {"cells": 32},
@@ -60,7 +64,7 @@ FAST_BUDGETS: dict[str, dict[str, Any]] = {
     "pig": {"n_gaussians": 40, "adam_steps": 40, "lbfgs_steps": 0, "n_interior": 300, "n_boundary": 80,
             "n_initial": 80},
     "hc-moe": {"steps": 10, "grid": (33, 11), "constraint_points": 500, "basis": 4, "width": 16, "depth": 2,
-               "lm_iterations": 5},
+               "lm_iterations": 5, "problem:heat": {"grid": (9, 9, 5), "modes": (4, 4, 2)}},
     "fno": {},
     "pino": {},
     "dcdm": {"cells": 16, "training": TrainingSettings(lanczos_steps=60, low_mode_extra=5, steps=40)},
