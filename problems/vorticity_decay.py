@@ -89,9 +89,8 @@ def _residual(f, p):
 
 
 def _reference(problem: Problem) -> Solution:
-    from pde_lab.data.navier_stokes_family import _stream_function
     from pde_lab.memory import PeakMemory
-    from pde_lab.reference.navier_stokes_2d import navier_stokes_vorticity_2d
+    from pde_lab.reference.navier_stokes_2d import navier_stokes_vorticity_2d, stream_function
     from pde_lab.solvers.reference.grid_field import GridField
 
     n = REFERENCE_GRID
@@ -105,7 +104,7 @@ def _reference(problem: Problem) -> Solution:
         grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
         w0 = problem.initial_condition(torch.as_tensor(grid, dtype=torch.float64))[:, 0].numpy().reshape(n, n)
         times, w = navier_stokes_vorticity_2d(w0 - w0.mean(), dt, t1 - t0, saves, 1.0, problem.parameters.nu)
-        values = np.stack([w, _stream_function(w)], axis=-1)
+        values = np.stack([w, stream_function(w, 1.0)], axis=-1)
     spectrum = np.abs(np.fft.fft2(w[-1])) ** 2
     m = np.abs(np.fft.fftfreq(n, 1.0 / n))
     outer = np.hypot(m[:, None], m[None, :]) > n / 4  # above half the dealiased band

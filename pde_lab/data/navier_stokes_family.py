@@ -48,12 +48,9 @@ def _vorticity_residual(f, p):
 
 def _stream_function(w: np.ndarray) -> np.ndarray:
     r""":math:`\psi` with :math:`-\Delta\psi = w` on the unit torus (zero mean), for w ``(..., n, n)``."""
-    from pde_lab.reference.spectral_2d import wavenumbers_2d
+    from pde_lab.reference.navier_stokes_2d import stream_function
 
-    n = w.shape[-1]
-    kx, ky, _, _ = wavenumbers_2d(n, 1.0)
-    k2 = kx**2 + ky**2
-    return np.fft.irfft2(np.fft.rfft2(w) / np.where(k2 == 0, np.inf, k2), s=(n, n))
+    return stream_function(w, 1.0)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,14 @@ def _streamfunction_hat(omega_hat: np.ndarray, k2: np.ndarray) -> np.ndarray:
     return np.where(k2 == 0, 0.0, omega_hat / safe)
 
 
+def stream_function(omega: np.ndarray, length: float = 2 * np.pi) -> np.ndarray:
+    r"""Zero-mean :math:`\psi` with :math:`-\Delta\psi = \omega` for ``omega (..., n, n)`` on the periodic grid."""
+    omega = np.asarray(omega, dtype=float)
+    n = omega.shape[-1]
+    kx, ky, _, _ = wavenumbers_2d(n, length)
+    return np.fft.irfft2(_streamfunction_hat(np.fft.rfft2(omega), kx**2 + ky**2), s=(n, n))
+
+
 def velocity_from_vorticity(
     omega: np.ndarray, length: float = 2 * np.pi
 ) -> tuple[np.ndarray, np.ndarray]:
