@@ -21,7 +21,8 @@ so the Fourier coefficient of wave vector :math:`(m, n)` has variance
 :math:`e^{-2z} I_m(z) I_n(z)` (modified Bessel :math:`I_m`); the :math:`(0, 0)` mode is
 dropped (a periodic vorticity has zero mean) and :math:`|m|, |n| \le` ``INITIAL_MODES``
 (the largest variance left out is 1.3e-10 at :math:`\ell = 0.8`, a standard deviation of
-1e-5). The field is a closed-form Fourier sum, evaluable anywhere, and so is its stream function :math:`\hat\psi = \hat w / (4\pi^2 |(m, n)|^2)`.
+1e-5). The field is a closed-form Fourier sum, evaluable anywhere, and so is its stream
+function :math:`\hat\psi = \hat w / (4\pi^2 |(m, n)|^2)`.
 The paper's data generator is not published; its kernel's amplitude is taken as 1 here.
 
 The parameter ``stream_function = ("psi", "w")`` says that ``psi`` is the zero-mean solution
