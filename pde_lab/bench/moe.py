@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["run"]
+__all__ = ["run", "three_methods"]
 
 #: The paper's FNO backbone (width 64, 5 Fourier layers, 8 modes) and optimiser on a 65 × 51 grid
 #: (paper 1024 × 101), 256 training members (paper 8,000), 1,000 steps (paper 4,000). Boundary
@@ -45,6 +45,37 @@ def _family(seed: int):
     return diffusion_sorption(seed=1000 + seed)
 
 
+def three_methods(tests: list, family, settings: dict, experts, points: int, device: str,
+                  field: str | None = None) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Train PI-HC-MoE (``experts``, ``points`` rows each), PI-HC (one constraint, the same total
+    rows) and PI-SC on ``family`` with ``settings``; each solves ``tests`` (``field``: the error of
+    that field only). Returns the rows and the paper's ratios, measured in this one run."""
+    from pde_lab.solvers.moe import HCMoE
+
+    total = int(np.prod(experts)) * points
+    methods = {
+        "pi-hc-moe": HCMoE(mode="moe", experts=experts, constraint_points=points, **settings),
+        "pi-hc": HCMoE(mode="global", constraint_points=total, **settings),
+        "pi-sc": HCMoE(mode="soft", **settings),
+    }
+    rows = []
+    for name, solver in methods.items():
+        solver = dataclasses.replace(solver, family=family, device=device, progress=False)
+        solution = solver.solve(tests[0])
+        errors = [(solution.model.solution(p) if i else solution).error_vs(field=field) for i, p in enumerate(tests)]
+        rows.append({"name": name, "rel_l2": float(np.mean(errors)), "rel_l2_std": float(np.std(errors)),
+                     "wall_s": solution.stats["wall_s"], "peak_mem_mb": solution.stats["peak_mem_mb"],
+                     "step_s": solution.stats["step_s"], "iterations": solution.stats["iterations"],
+                     "mean_lm_iterations": solution.stats["mean_lm_iterations"], "status": solution.status.value})
+    by = {row["name"]: row for row in rows}
+    ratios = {
+        "global_step_s_over_moe_step_s": by["pi-hc"]["step_s"] / by["pi-hc-moe"]["step_s"],
+        "global_rel_l2_over_moe_rel_l2": by["pi-hc"]["rel_l2"] / by["pi-hc-moe"]["rel_l2"],
+        "soft_rel_l2_over_moe_rel_l2": by["pi-sc"]["rel_l2"] / by["pi-hc-moe"]["rel_l2"],
+    }
+    return rows, ratios
+
+
 def run(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
     from pde_lab.solvers.moe import HCMoE
     from problems.diffusion_sorption import diffusion_sorption
@@ -53,32 +84,13 @@ def run(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
     n_test = 2 if fast else 10
     tests = [diffusion_sorption(seed=s) for s in range(n_test)]
     experts, points = settings.pop("experts"), settings.pop("constraint_points")
-    methods = {
-        "pi-hc-moe": HCMoE(mode="moe", experts=experts, constraint_points=points, **settings),
-        "pi-hc": HCMoE(mode="global", constraint_points=experts * points, **settings),
-        "pi-sc": HCMoE(mode="soft", **settings),
-    }
-    rows = []
-    for name, solver in methods.items():
-        solver = dataclasses.replace(solver, family=_family, device=device, progress=False)
-        solution = solver.solve(tests[0])
-        errors = [solution.model.solution(p).error_vs() if i else solution.error_vs() for i, p in enumerate(tests)]
-        rows.append({"name": name, "rel_l2": float(np.mean(errors)), "rel_l2_std": float(np.std(errors)),
-                     "wall_s": solution.stats["wall_s"], "peak_mem_mb": solution.stats["peak_mem_mb"],
-                     "step_s": solution.stats["step_s"], "iterations": solution.stats["iterations"],
-                     "mean_lm_iterations": solution.stats["mean_lm_iterations"], "status": solution.status.value})
+    rows, ratios = three_methods(tests, _family, settings, experts, points, device)
     ranked = dict(settings, steps=RANK_STEPS[fast], experts=experts, constraint_points=points, progress=False)
     one = HCMoE(mode="moe", family=_family, device=device, **ranked).solve(tests[0])
     two = _on_two_ranks(ranked)
     rows.append({"name": "pi-hc-moe, 2 ranks", "rel_l2": two["rel_l2"], "step_s": two["step_s"],
                  "iterations": two["iterations"], "one_rank_step_s": one.stats["step_s"]})
-    by = {row["name"]: row for row in rows}
-    ratios = {
-        "global_step_s_over_moe_step_s": by["pi-hc"]["step_s"] / by["pi-hc-moe"]["step_s"],
-        "global_rel_l2_over_moe_rel_l2": by["pi-hc"]["rel_l2"] / by["pi-hc-moe"]["rel_l2"],
-        "soft_rel_l2_over_moe_rel_l2": by["pi-sc"]["rel_l2"] / by["pi-hc-moe"]["rel_l2"],
-        "one_rank_step_s_over_two_ranks": one.stats["step_s"] / two["step_s"],
-    }
+    ratios["one_rank_step_s_over_two_ranks"] = one.stats["step_s"] / two["step_s"]
     return {"rows": rows, "ratios": ratios}
 
 

@@ -15,7 +15,6 @@ below that row.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -38,7 +37,7 @@ FAST = dict(t_final=1.0, grid=(8, 8, 5), basis=4, constraint_points=20, experts=
 
 
 def run(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
-    from pde_lab.solvers.moe import HCMoE
+    from pde_lab.bench.moe import three_methods
     from problems.vorticity_decay import vorticity_decay
 
     settings = dict(FAST if fast else FULL)
@@ -46,33 +45,13 @@ def run(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
     n_test = 2 if fast else 8
     tests = [vorticity_decay(seed=s, t_final=t_final) for s in range(n_test)]
     experts, points = settings.pop("experts"), settings.pop("constraint_points")
-    K = int(np.prod(experts))
 
     def family(i: int):
         return vorticity_decay(seed=1000 + i, t_final=t_final)
 
-    methods = {
-        "pi-hc-moe": HCMoE(mode="moe", experts=experts, constraint_points=points, **settings),
-        "pi-hc": HCMoE(mode="global", constraint_points=K * points, **settings),
-        "pi-sc": HCMoE(mode="soft", **settings),
-    }
-    rows = []
-    for name, solver in methods.items():
-        solver = dataclasses.replace(solver, family=family, device=device, progress=False)
-        solution = solver.solve(tests[0])
-        errors = [(solution.model.solution(p) if i else solution).error_vs(field="w") for i, p in enumerate(tests)]
-        rows.append({"name": name, "rel_l2": float(np.mean(errors)), "rel_l2_std": float(np.std(errors)),
-                     "wall_s": solution.stats["wall_s"], "peak_mem_mb": solution.stats["peak_mem_mb"],
-                     "step_s": solution.stats["step_s"], "iterations": solution.stats["iterations"],
-                     "mean_lm_iterations": solution.stats["mean_lm_iterations"], "status": solution.status.value})
+    rows, ratios = three_methods(tests, family, settings, experts, points, device, field="w")
     persistence = [_persistence_error(p) for p in tests]
     rows.append({"name": "w(t) = w0", "rel_l2": float(np.mean(persistence)), "rel_l2_std": float(np.std(persistence))})
-    by = {row["name"]: row for row in rows}
-    ratios = {
-        "global_step_s_over_moe_step_s": by["pi-hc"]["step_s"] / by["pi-hc-moe"]["step_s"],
-        "global_rel_l2_over_moe_rel_l2": by["pi-hc"]["rel_l2"] / by["pi-hc-moe"]["rel_l2"],
-        "soft_rel_l2_over_moe_rel_l2": by["pi-sc"]["rel_l2"] / by["pi-hc-moe"]["rel_l2"],
-    }
     return {"rows": rows, "ratios": ratios}
 
 

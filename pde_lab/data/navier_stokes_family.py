@@ -32,6 +32,7 @@ from pde_lab.data.families import (
 )
 from pde_lab.data.grf import sample_seed
 from pde_lab.problem import Problem
+from pde_lab.reference.navier_stokes_2d import stream_function
 from pde_lab.solution import Solution, Status
 
 __all__ = ["NavierStokesFamily"]
@@ -44,13 +45,6 @@ def _vorticity_residual(f, p):
     forcing = 0.1 * (torch.sin(phase) + torch.cos(phase))
     transport = f.w_t + f.psi_y * f.w_x - f.psi_x * f.w_y - p.nu * f.lap("w") - forcing
     return transport, f.lap("psi") + f.w
-
-
-def _stream_function(w: np.ndarray) -> np.ndarray:
-    r""":math:`\psi` with :math:`-\Delta\psi = w` on the unit torus (zero mean), for w ``(..., n, n)``."""
-    from pde_lab.reference.navier_stokes_2d import stream_function
-
-    return stream_function(w, 1.0)
 
 
 @dataclass(frozen=True)
@@ -118,7 +112,7 @@ class NavierStokesFamily(Family):
         if history.ndim != 3 or history.shape[0] != self.t_in or history.shape[1] != history.shape[2]:
             raise ValueError(f"history must have shape ({self.t_in}, n, n), got {history.shape}")
         n = history.shape[-1]
-        last = GridField([np.arange(n) / n] * 2, np.stack([history[-1], _stream_function(history[-1])], -1),
+        last = GridField([np.arange(n) / n] * 2, np.stack([history[-1], stream_function(history[-1], 1.0)], -1),
                          None, [1.0, 1.0], upsample=2)
 
         def initial(points):
@@ -148,7 +142,7 @@ class NavierStokesFamily(Family):
         with PeakMemory("cpu") as memory:
             w0 = np.asarray(problem.initial_condition(torch_points(grid)), dtype=float)[:, 0].reshape(n, n)
             w = self._solve(w0, t1 - t0, np.arange(0.0, t1 - t0 + 0.5))
-        values = np.stack([w, _stream_function(w)], -1)
+        values = np.stack([w, stream_function(w, 1.0)], -1)
         times = t0 + np.arange(len(w), dtype=float)
         dt = 1.0 / math.ceil(1.0 / self.dt - 1e-9)
         stats = {"wall_s": time.perf_counter() - start, "peak_mem_mb": memory.peak_mb,
@@ -192,7 +186,7 @@ class NavierStokesFamily(Family):
         n = w.shape[-1]
         first = self.inputs(problem, n)[..., -1]
         w = np.concatenate([first[None], w])
-        values = np.stack([w, _stream_function(w)], -1)
+        values = np.stack([w, stream_function(w, 1.0)], -1)
         times = self.t_in + np.arange(len(w), dtype=float)
         return GridField([np.arange(n) / n] * 2, values, times, [1.0, 1.0], upsample=2)
 

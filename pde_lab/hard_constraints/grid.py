@@ -11,9 +11,9 @@ differentiated by second-order central differences, one-sided at the ends (the p
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -40,12 +40,13 @@ class SpaceTimeGrid:
     problem: Problem
     shape: tuple[int, ...]
 
-    @property
+    # derived once per grid (the jets read them for every partial of every step)
+    @cached_property
     def periodic(self) -> tuple[bool, ...]:
         """Per axis (space..., time): periodic or not."""
         return periodic_axes(self.problem) + ((False,) if self.problem.is_time_dependent else ())
 
-    @property
+    @cached_property
     def ends(self) -> list[tuple[float, float]]:
         lower, upper = (np.asarray(b, dtype=float) for b in self.problem.geometry.bounds)
         ends = list(zip(lower.tolist(), upper.tolist(), strict=True))
@@ -53,10 +54,10 @@ class SpaceTimeGrid:
             ends.append(tuple(self.problem.time_span))
         return ends
 
-    @property
-    def axes(self) -> list[np.ndarray]:
-        return [np.linspace(a, b, n, endpoint=not periodic)
-                for (a, b), n, periodic in zip(self.ends, self.shape, self.periodic, strict=True)]
+    @cached_property
+    def axes(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.linspace(a, b, n, endpoint=not periodic)
+                     for (a, b), n, periodic in zip(self.ends, self.shape, self.periodic, strict=True))
 
     def points(self) -> np.ndarray:
         mesh = np.meshgrid(*self.axes, indexing="ij")
@@ -92,6 +93,8 @@ class SpaceTimeGrid:
 
     def stream_function(self, values: torch.Tensor) -> torch.Tensor:
         r"""Zero-mean :math:`\psi` with :math:`-\Delta\psi = w` per time level, for ``w`` = ``values (b, n_nodes, N)``."""
+        from pde_lab.operators.pino import wavenumbers
+
         d = self.problem.spatial_dim
         if not all(self.periodic[:d]):
             raise ValueError("the stream function needs a space periodic along every axis")
@@ -101,7 +104,7 @@ class SpaceTimeGrid:
         k2 = 0.0
         for axis in range(d):
             (a, c), m = self.ends[axis], self.shape[axis]
-            k = torch.fft.fftfreq(m, d=(c - a) / (2 * math.pi * m), dtype=values.dtype)
+            k = wavenumbers(m, c - a, False, dtype=values.dtype)
             if axis == d - 1:
                 k = k[: m // 2 + 1].abs()  # rfftn's half axis
             k2 = k2 + k.reshape([len(k) if i == axis else 1 for i in range(d)] + [1] * (grid.dim() - 1 - d)) ** 2
