@@ -301,7 +301,7 @@ class Grid:
 class Projection:
     """The least-squares projection of a target onto the network, on a fixed grid."""
 
-    def __init__(self, network: nn.Module, grid: Grid, generator: torch.Generator, subset_sizes) -> None:
+    def __init__(self, network: TENGNetwork, grid: Grid, generator: torch.Generator, subset_sizes) -> None:
         self.network, self.grid, self.generator, self.subset_sizes = network, grid, generator, tuple(subset_sizes)
 
     @staticmethod
@@ -322,9 +322,11 @@ class Projection:
         return lambda vector: (weights * (self.values(vector) - target)).reshape(-1)
 
     def jacobian(self, vector: torch.Tensor, columns: torch.Tensor | None) -> torch.Tensor:
-        from pde_lab.natural_gradient import pointwise_jacobian
+        from pde_lab.natural_gradient import load_parameters
 
-        jacobian = pointwise_jacobian(self.network, self._body, vector, self.grid.points, columns, chunk_size=8192)
+        load_parameters(self.network, vector)
+        jacobian = self.network.jacobian(self.grid.points)  # closed form, ~10x faster than vmap(jacrev)
+        jacobian = jacobian if columns is None else jacobian[:, columns]
         k = jacobian.shape[0] // len(self.grid.points)
         return jacobian * self.grid.root_weights.repeat_interleave(k)[:, None]
 

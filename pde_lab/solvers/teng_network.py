@@ -39,18 +39,54 @@ class TENGNetwork(nn.Module):
         self.periodic, self.hard_dirichlet = tuple(bool(p) for p in periodic), bool(hard_dirichlet)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
-        features, bump, j = [], None, 0
+        features, bump = self._embed(points)
+        hidden = torch.cat([a * basis + c for a, basis, c, _ in features], dim=1)
+        for layer in self.layers:
+            hidden = layer(torch.tanh(hidden))
+        return hidden * bump
+
+    def _embed(self, points: torch.Tensor):
+        """Per axis ``(amplitude, basis, shift, d_phase)``: the features ``amplitude * basis + shift`` and
+        their derivative in the phase; and the bump factor (ones without a hard Dirichlet condition)."""
+        features, bump, j = [], points.new_ones(len(points), 1), 0
         for i, periodic in enumerate(self.periodic):
             x = (points[:, i:i + 1] - self.lower[i]) / self.length[i]  # in [0, 1]
             if periodic:
-                features.append(self.amplitude[i] * torch.cos(2 * math.pi * x + self.phase[i]) + self.offset[j])
+                angle = 2 * math.pi * x + self.phase[i]
+                features.append((self.amplitude[i], torch.cos(angle), self.offset[j], -self.amplitude[i] * torch.sin(angle)))
                 j += 1
             else:
                 centred = 2 * x - 1
-                features.append(self.amplitude[i] * centred + self.phase[i])
-                factor = 1 - centred.square()
-                bump = factor if bump is None else bump * factor
-        hidden = torch.cat(features, dim=1)
-        for layer in self.layers:
-            hidden = layer(torch.tanh(hidden))
-        return hidden * bump if self.hard_dirichlet and bump is not None else hidden
+                features.append((self.amplitude[i], centred, self.phase[i], torch.ones_like(centred)))
+                if self.hard_dirichlet:
+                    bump = bump * (1 - centred.square())
+        return features, bump
+
+    def jacobian(self, points: torch.Tensor) -> torch.Tensor:
+        r""":math:`\partial u_a(x_i) / \partial \theta`, ``(n * out, parameters)`` in ``parameters()`` order.
+
+        Closed form, rows point-major as :func:`pde_lab.natural_gradient.pointwise_jacobian`:
+        one forward pass, then the sensitivity :math:`g_l = \partial u_a / \partial z_l` of every
+        output to each layer's input :math:`z_l` (:math:`z_{l+1} = W_l \tanh(z_l) + b_l`), back-propagated
+        for all points at once, gives :math:`\partial u_a/\partial W_l = g_{l+1} \otimes \tanh(z_l)` and
+        :math:`\partial u_a/\partial b_l = g_{l+1}`; the embedding's parameters follow from :math:`g_0`.
+        About 10× faster than ``vmap(jacrev)`` on TENG's grids.
+        """
+        n, out = len(points), self.layers[-1].out_features
+        features, bump = self._embed(points)
+        activations = [torch.tanh(torch.cat([a * basis + c for a, basis, c, _ in features], dim=1))]
+        for layer in self.layers[:-1]:
+            activations.append(torch.tanh(layer(activations[-1])))
+        sensitivity = bump[:, :, None] * torch.eye(out, dtype=points.dtype, device=points.device)  # (n, out, out)
+        blocks = []
+        for layer, inputs in zip(reversed(self.layers), reversed(activations), strict=True):
+            blocks += [sensitivity, (sensitivity[:, :, :, None] * inputs[:, None, None, :]).flatten(2)]  # bias, weight
+            sensitivity = (sensitivity @ layer.weight) * (1 - inputs.square())[:, None, :]
+        blocks.reverse()  # weight, bias per layer, first layer first
+        chunks = sensitivity.split(self.amplitude.shape[1], dim=2)  # w.r.t. each axis's features
+        head = [torch.stack([g * basis[:, None] for g, (_, basis, _, _) in zip(chunks, features)], 2),
+                torch.stack([g * d_phase[:, None] for g, (_, _, _, d_phase) in zip(chunks, features)], 2)]
+        offsets = [g for g, periodic in zip(chunks, self.periodic) if periodic]
+        if offsets:
+            head.append(torch.stack(offsets, 2))
+        return torch.cat([h.flatten(2) for h in head] + blocks, dim=2).reshape(n * out, -1)
