@@ -14,7 +14,9 @@ from pde_lab.natural_gradient import (
     gauss_newton,
     least_squares,
     load_parameters,
+    low_rank_svd,
     pointwise_jacobian,
+    truncated_steps,
     pointwise_values,
 )
 from pde_lab.nets import MLP
@@ -42,6 +44,28 @@ def _mlp(seed=0, width=6, depth=2, in_dim=2):
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return MLP(in_dim, 1, width, depth).double().requires_grad_(False)
+
+
+def test_low_rank_svd_finds_every_triplet_above_its_floor_and_the_truncated_steps():
+    """Spectrum 10^(-(k + 1/2)/4): the randomized SVD keeps the values above 1e-15 to rounding, and the
+    truncated steps agree with the full SVD's; a full-rank matrix falls back to the full SVD."""
+    left = torch.linalg.qr(_random((400, 300), 0)).Q
+    right = torch.linalg.qr(_random((300, 300), 1)).Q
+    singular = 10.0 ** (-(torch.arange(300, dtype=torch.float64) + 0.5) / 4)  # no value on a cutoff
+    a = left * singular @ right.T
+    u, s, vt = low_rank_svd(a, 1e-15)
+    assert len(s) < 150  # the sketch stopped early
+    kept = singular > 1e-13
+    assert torch.allclose(s[:int(kept.sum())], singular[kept], rtol=1e-8, atol=1e-15)
+    assert torch.allclose(u * s @ vt, a, rtol=0, atol=1e-14)
+    b = _random((400,), 2)
+    exact = [right[:, :k] @ ((left[:, :k].T @ b) / singular[:k]) for k in (int((singular > c).sum()) for c in (1e-9, 1e-6))]
+    steps, rank = truncated_steps(a, b, (1e-9, 1e-6))
+    assert rank == 64  # 10^(-64/4) is below the floor 1e-12
+    for got, expected in zip(steps, exact, strict=True):
+        assert float((got - expected).norm() / expected.norm()) <= 1e-5
+    full = _random((60, 50), 3)
+    assert torch.allclose(low_rank_svd(full, 1e-15)[1], torch.linalg.svdvals(full), rtol=1e-12)
 
 
 def test_pointwise_jacobian_of_values_and_of_a_laplacian_matches_autograd():

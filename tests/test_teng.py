@@ -49,7 +49,8 @@ def _error_at(problem, state) -> float:
 
 @pytest.mark.parametrize("periodic, hard, out", [((False,), True, 1), ((True, True), False, 1), ((True, False), True, 2)])
 def test_closed_form_jacobian_matches_autograd(periodic, hard, out):
-    """TENGNetwork.jacobian (one forward pass, hand back-propagation) equals vmap(jacrev), column for column."""
+    """TENGNetwork.jacobian (one forward pass, hand back-propagation) equals vmap(jacrev), column for column,
+    and a column subset is those columns of the whole."""
     torch.manual_seed(0)
     d = len(periodic)
     network = TENGNetwork([-1.0] * d, [2.0] * d, periodic, out, 12, 2, hard).double().requires_grad_(False)
@@ -58,6 +59,8 @@ def test_closed_form_jacobian_matches_autograd(periodic, hard, out):
     got = network.jacobian(points)
     assert got.shape == expected.shape
     assert torch.allclose(got, expected, rtol=0, atol=1e-13 * expected.abs().max())
+    columns = torch.randperm(expected.shape[1], generator=torch.Generator().manual_seed(1))[:40].sort().values
+    assert torch.equal(network.jacobian(points, columns), got[:, columns])
 
 
 def test_initial_fit_reaches_near_machine_precision(fitted):
@@ -160,3 +163,14 @@ def test_dirichlet_is_exact_and_burgers_starts_right():
 def test_bad_input_is_refused_with_a_reason(problem, options, match):
     with pytest.raises(ValueError, match=match):
         solve(problem, "teng", **dict(SMALL, **options))
+
+
+def test_burgers_benchmark_fast_mode_reports_teng_beside_deepxde():
+    from pde_lab.bench import run_benchmark
+
+    record = run_benchmark("teng-burgers", fast=True)
+    names = [row["name"] for row in record["rows"]]
+    assert names == ["teng-heun seed 0", "deepxde"]
+    assert all(row["rel_l2"] is not None and row["rel_l2"] < 1 for row in record["rows"])  # ran; not a score
+    assert record["rows"][0]["rel_l2_vs_time"]  # the error over time, for the table
+    assert record["ratios"]["deepxde_wall_over_teng_wall_mean"] > 0

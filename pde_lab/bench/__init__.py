@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "high-dim": "pde_lab.bench.high_dim:run",
     "causal": "pde_lab.bench.causal:run",
     "teng": "pde_lab.bench.teng:run",
+    "teng-burgers": "pde_lab.bench.teng:burgers_1d",
     "pinn-ngd": "pde_lab.bench.teng:pinn_ngd",
     "lpinn": "pde_lab.bench.lagrangian_gaussians:lpinn",
     "pig": "pde_lab.bench.lagrangian_gaussians:pig",

@@ -2,9 +2,11 @@
 
 ``run`` (benchmark ``"teng"``): TENG-Heun on ``problems.heat`` (exact solution), Allen–Cahn 2D
 (D = 0.005) and Burgers 2D (ν = 0.01) against the spectral references, with the relative L2
-error at each evaluation time; then 1D Burgers (ν = 0.01/π, u(±1) = 0 built into the network)
-against the Cole–Hopf solution, beside DeepXDE at its example settings (as
-:func:`pde_lab.bench.peers.burgers`).
+error at each evaluation time.
+
+``burgers_1d`` (benchmark ``"teng-burgers"``): 1D Burgers (ν = 0.01/π, u(±1) = 0 built into
+the network) against the Cole–Hopf solution, TENG-Heun at seeds ``BURGERS_SEEDS`` beside
+DeepXDE at its example settings (as :func:`pde_lab.bench.peers.burgers`), in one process.
 
 ``pinn_ngd`` (benchmark ``"pinn-ngd"``): ``problems.poisson`` by pinn-ngd and by DeepXDE at
 its Poisson settings (as :func:`pde_lab.bench.peers.poisson`).
@@ -22,14 +24,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BURGERS_1D", "PERIODIC_2D", "POISSON", "pinn_ngd", "run"]
+__all__ = ["BURGERS_1D", "BURGERS_SEEDS", "PERIODIC_2D", "POISSON", "burgers_1d", "pinn_ngd", "run"]
 
 #: CPU-scaled TENG-Heun settings for the 2D periodic problems (paper: width 40, 5 hidden layers, 256²).
 PERIODIC_2D = dict(scheme="heun", width=20, hidden_layers=3, points_per_axis=48, dt=0.005,
                    subset_sizes=(512, 384), fit_iterations=400)
-#: 1D Burgers: 1024 interior grid points resolve the front at x = 0.
-BURGERS_1D = dict(scheme="heun", width=30, hidden_layers=3, points_per_axis=1024, dt=0.002,
-                  subset_sizes=(768, 512), fit_iterations=400)
+#: 1D Burgers: small subsets, many short steps, and up to 8 + 6 Gauss–Newton iterations that stop
+#: at a 1e-8 relative misfit, so the iterations go where the front forms (t > 0.25). Development
+#: runs (seed 1, T = 1): 3 + 2 iterations 5.7e-4, 6 + 4 2.6e-4, 8 + 6 7.6e-5; 1024, 768 and 512
+#: points 7.6e-5, 6.6e-5, 6.2e-5; subsets (768, 512) at dt = 0.002 and 7 + 5 iterations 6.9e-4.
+BURGERS_1D = dict(scheme="heun", width=30, hidden_layers=3, points_per_axis=512, dt=0.001,
+                  iterations=8, heun_iterations=6, step_tolerance=1e-8, subset_sizes=(256, 192),
+                  fit_iterations=400)
+#: TENG from a random start is seed-sensitive once the front forms: the target is reported per seed.
+BURGERS_SEEDS = (0, 1, 2)
 #: pinn-ngd on Poisson: a shallow tanh network, as in the energy-natural-gradient paper. The
 #: Levenberg–Marquardt damping starts at 1e-10: from the solver's 1e-6 the damping stays large
 #: enough to stall most seeds near 1e-6 (measured over seeds 0-7: 1e-6 reaches <= 1e-6 for one
@@ -59,39 +67,49 @@ def _row(name: str, solution: Any, reference: Any, settings: dict[str, Any], by_
 
 def run(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
     from pde_lab import solve
-    from problems import allen_cahn_2d, burgers, burgers_2d, heat
+    from problems import allen_cahn_2d, burgers_2d, heat
 
     t_final = 0.02 if fast else 4.0
     periodic = dict(PERIODIC_2D, **(_FAST_TENG if fast else {}), device=device, progress=False)
-    rows = []
+    rows, ratios = [], {}
+    targets = {"heat": 1e-6, "allen-cahn-2d": 1e-4, "burgers-2d": 1e-4}
     for make in (heat, allen_cahn_2d, burgers_2d):
         problem = make(t_final=t_final)
         reference = problem.reference()
-        rows.append(_row(f"teng-heun {problem.name}", solve(problem, "teng", **periodic), reference, periodic, True))
+        row = _row(f"teng-heun {problem.name}", solve(problem, "teng", **periodic), reference, periodic, True)
+        rows.append(row)
+        if row.get("rel_l2_final") is not None:
+            ratios[f"target_over_rel_l2_final_{problem.name.replace('-', '_')}"] = targets[problem.name] / row["rel_l2_final"]
+    return {"rows": rows, "ratios": ratios}
+
+
+def burgers_1d(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
+    """Benchmark ``"teng-burgers"``: TENG-Heun and DeepXDE on DeepXDE's Burgers example, one process."""
+    from pde_lab import solve
+    from problems import burgers
 
     problem = burgers()
     reference = problem.reference()
     teng = dict(BURGERS_1D, **(_FAST_TENG if fast else {}), device=device, progress=False)
     if fast:
-        teng.update(points_per_axis=64, dt=0.05)
+        teng.update(points_per_axis=64, dt=0.05, iterations=2, heun_iterations=1)
     peer = dict(width=20, depth=3, adam_steps=15000, lbfgs_steps=5000, n_interior=2540, n_boundary=80,
                 n_initial=160, dtype="float32", progress=False, seed=0, device=device)  # DeepXDE's example
     if fast:
         peer.update(adam_steps=50, lbfgs_steps=10, n_interior=200)
     solve(problem, "deepxde", **dict(peer, adam_steps=1, lbfgs_steps=1))  # import and first-use costs, unclocked
-    ours = _row("teng-heun burgers", solve(problem, "teng", **teng), reference, teng, True)
-    theirs = _row("deepxde burgers", solve(problem, "deepxde", **peer), reference, peer)
-    rows += [ours, theirs]
-
-    ratios = {"deepxde_wall_over_teng_wall_burgers": theirs["wall_s"] / ours["wall_s"]}
-    if ours["rel_l2"] and theirs["rel_l2"]:
-        ratios["deepxde_rel_l2_over_teng_rel_l2_burgers"] = theirs["rel_l2"] / ours["rel_l2"]
-    targets = {"heat": 1e-6, "allen-cahn-2d": 1e-4, "burgers-2d": 1e-4, "burgers": 1e-4}
-    for row in rows[:4]:
-        if row.get("rel_l2_final") is not None:
-            key = row["problem"].replace("-", "_")
-            ratios[f"target_over_rel_l2_final_{key}"] = targets[row["problem"]] / row["rel_l2_final"]
-    return {"rows": rows, "ratios": ratios}
+    solve(problem, "teng", **dict(teng, dt=0.5, fit_iterations=1))
+    ours = [_row(f"teng-heun seed {seed}", solve(problem, "teng", **dict(teng, seed=seed)), reference,
+                 dict(teng, seed=seed), True) for seed in BURGERS_SEEDS[:1 if fast else None]]
+    theirs = _row("deepxde", solve(problem, "deepxde", **peer), reference, peer)
+    walls = [row["wall_s"] for row in ours]
+    errors = [row["rel_l2"] for row in ours if row["rel_l2"]]
+    ratios = {"deepxde_wall_over_teng_wall_mean": theirs["wall_s"] / float(np.mean(walls))}
+    if errors and theirs["rel_l2"]:
+        ratios["deepxde_rel_l2_over_teng_rel_l2_median"] = theirs["rel_l2"] / float(np.median(errors))
+        ratios["target_1e-4_over_teng_rel_l2_median"] = 1e-4 / float(np.median(errors))
+        ratios["target_1e-4_over_teng_rel_l2_worst"] = 1e-4 / float(np.max(errors))
+    return {"rows": ours + [theirs], "ratios": ratios}
 
 
 def pinn_ngd(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
