@@ -89,7 +89,6 @@ def burgers_1d(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
     from problems import burgers
 
     problem = burgers()
-    reference = problem.reference()
     teng = dict(BURGERS_1D, **(_FAST_TENG if fast else {}), device=device, progress=False)
     if fast:
         teng.update(points_per_axis=64, dt=0.05, iterations=2, heun_iterations=1)
@@ -99,17 +98,7 @@ def burgers_1d(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
         peer.update(adam_steps=50, lbfgs_steps=10, n_interior=200)
     solve(problem, "deepxde", **dict(peer, adam_steps=1, lbfgs_steps=1))  # import and first-use costs, unclocked
     solve(problem, "teng", **dict(teng, dt=0.5, fit_iterations=1))
-    ours = [_row(f"teng-heun seed {seed}", solve(problem, "teng", **dict(teng, seed=seed)), reference,
-                 dict(teng, seed=seed), True) for seed in BURGERS_SEEDS[:1 if fast else None]]
-    theirs = _row("deepxde", solve(problem, "deepxde", **peer), reference, peer)
-    walls = [row["wall_s"] for row in ours]
-    errors = [row["rel_l2"] for row in ours if row["rel_l2"]]
-    ratios = {"deepxde_wall_over_teng_wall_mean": theirs["wall_s"] / float(np.mean(walls))}
-    if errors and theirs["rel_l2"]:
-        ratios["deepxde_rel_l2_over_teng_rel_l2_median"] = theirs["rel_l2"] / float(np.median(errors))
-        ratios["target_1e-4_over_teng_rel_l2_median"] = 1e-4 / float(np.median(errors))
-        ratios["target_1e-4_over_teng_rel_l2_worst"] = 1e-4 / float(np.max(errors))
-    return {"rows": ours + [theirs], "ratios": ratios}
+    return _seeds_beside_deepxde(problem, "teng", teng, BURGERS_SEEDS[:1 if fast else None], peer, 1e-4, True)
 
 
 def pinn_ngd(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
@@ -117,24 +106,31 @@ def pinn_ngd(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
     from problems import poisson
 
     problem = poisson()
-    reference = problem.reference()
     ngd = dict(POISSON, device=device, progress=False)
     peer = dict(width=50, depth=3, adam_steps=5000, lbfgs_steps=5000, n_interior=1200, n_boundary=240,
                 dtype="float32", progress=False, seed=0, device=device)  # as pde_lab.bench.peers.poisson
     if fast:
         ngd.update(width=8, iterations=5, n_interior=50, n_boundary=20)
         peer.update(width=16, adam_steps=50, lbfgs_steps=20, n_interior=100, n_boundary=40)
-    seeds = POISSON_SEEDS[:2] if fast else POISSON_SEEDS
     solve(problem, "pinn-ngd", **dict(ngd, iterations=1))  # first-use costs (torch.func, imports), unclocked
     solve(problem, "deepxde", **dict(peer, adam_steps=1, lbfgs_steps=1))
-    ours = [_row(f"pinn-ngd-seed{seed}", solve(problem, "pinn-ngd", **dict(ngd, seed=seed)), reference,
-                 dict(ngd, seed=seed)) for seed in seeds]
+    return _seeds_beside_deepxde(problem, "pinn-ngd", ngd, POISSON_SEEDS[:2] if fast else POISSON_SEEDS, peer, 1e-6)
+
+
+def _seeds_beside_deepxde(problem, solver: str, options: dict[str, Any], seeds, peer: dict[str, Any],
+                          target: float, by_time: bool = False) -> dict[str, Any]:
+    """``solver`` at each seed, then DeepXDE, in this process: rows, and the wall-time, error and target ratios."""
+    from pde_lab import solve
+
+    reference = problem.reference()
+    ours = [_row(f"{solver}-seed{seed}", solve(problem, solver, **dict(options, seed=seed)), reference,
+                 dict(options, seed=seed), by_time) for seed in seeds]
     theirs = _row("deepxde", solve(problem, "deepxde", **peer), reference, peer)
-    walls = [row["wall_s"] for row in ours]
+    key, label = solver.replace("-", "_"), f"{target:.0e}".replace("e-0", "e-")
     errors = [row["rel_l2"] for row in ours if row["rel_l2"]]
-    ratios = {"deepxde_wall_over_pinn_ngd_wall_mean": theirs["wall_s"] / float(np.mean(walls))}
+    ratios = {f"deepxde_wall_over_{key}_wall_mean": theirs["wall_s"] / float(np.mean([r["wall_s"] for r in ours]))}
     if errors and theirs["rel_l2"]:
-        ratios["deepxde_rel_l2_over_pinn_ngd_rel_l2_median"] = theirs["rel_l2"] / float(np.median(errors))
-        ratios["target_1e-6_over_pinn_ngd_rel_l2_median"] = 1e-6 / float(np.median(errors))
-        ratios["pinn_ngd_seeds_at_or_below_1e-6"] = sum(e <= 1e-6 for e in errors) / len(seeds)
+        ratios[f"deepxde_rel_l2_over_{key}_rel_l2_median"] = theirs["rel_l2"] / float(np.median(errors))
+        ratios[f"target_{label}_over_{key}_rel_l2_median"] = target / float(np.median(errors))
+        ratios[f"{key}_seeds_at_or_below_{label}"] = sum(e <= target for e in errors) / len(seeds)
     return {"rows": [*ours, theirs], "ratios": ratios}
