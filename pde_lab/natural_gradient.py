@@ -200,10 +200,11 @@ def truncated_steps(matrix: torch.Tensor, rhs: torch.Tensor, cutoffs: Sequence[f
 
 @dataclass
 class GaussNewtonResult:
-    """Final parameters, the loss after every iteration, and how the loop ended."""
+    """Final parameters, the loss after every iteration, the final loss (also when no iteration ran), and how the loop ended."""
 
     vector: torch.Tensor
     losses: list[float] = field(default_factory=list)
+    loss: float = math.nan
     iterations: int = 0
     converged: bool = False
     finite: bool = True
@@ -319,7 +320,7 @@ def gauss_newton(
             on_iteration(iteration, loss)
     else:
         result.converged = loss <= tolerance
-    result.vector = vector
+    result.vector, result.loss = vector, loss
     result.finite = result.finite and math.isfinite(loss)
     return result
 

@@ -82,6 +82,22 @@ def test_one_step_solves_its_least_squares_problem_to_1e_10(fitted):
     assert after.loss <= 1e-6 * start
 
 
+def test_step_tolerance_stops_a_stage_early_and_keeps_its_loss(fitted):
+    """With step_tolerance a stage stops once its relative misfit is below it, also after no
+    iteration at all (the loss is then the starting loss, not NaN)."""
+    problem, state = fitted
+    full = TENG(**SMALL, dt=0.01).step(state)  # stops only when a step no longer helps (11 of 18 here)
+    loose = TENG(**SMALL, dt=0.01, step_tolerance=1e-4).step(state)
+    assert 0 < loose.iterations < full.iterations
+    assert math.isfinite(loose.loss)
+    assert math.sqrt(2 * loose.loss) <= 1e-4 * state.projection.norm(state.projection.values(loose.vector)) * 1.01
+    idle = TENG(**SMALL, dt=1e-9, step_tolerance=1e-4).step(state)  # the target is already within tolerance
+    assert idle.iterations == 0 and math.isfinite(idle.loss) and torch.equal(idle.vector, state.vector)
+    solution = solve(dataclasses.replace(problem, time_span=(0.0, 0.05)), "teng", **SMALL, dt=0.01,
+                     step_tolerance=1e-4)
+    assert solution.status.ok and len(solution.history["step_iterations"]) == 5
+
+
 @pytest.mark.slow  # ~1000 Gauss–Newton iterations: about a minute on a quiet core
 def test_heun_is_second_order_and_euler_first_order(fitted):
     """Error at t = 0.2 against the exact solution for dt = 0.1, 0.05, 0.025: fitted log-log slopes.
@@ -154,6 +170,7 @@ def test_dirichlet_is_exact_and_burgers_starts_right():
         (poisson(), {}, "steady"),
         (heat(), dict(scheme="rk4"), "scheme"),
         (heat(), dict(dt=0.0), "dt"),
+        (heat(), dict(step_tolerance=-1e-8), "step_tolerance"),
         (dataclasses.replace(burgers(), boundary_conditions=(Dirichlet(1.0),)), {}, "homogeneous Dirichlet"),
         (dataclasses.replace(burgers(), boundary_conditions=(Neumann(0.0),)), {}, "not supported"),
         (dataclasses.replace(burgers(), boundary_conditions=()), {}, "every axis"),

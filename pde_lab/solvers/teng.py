@@ -138,7 +138,7 @@ class TENG:
         steps = max(1, math.ceil((t1 - t0) / self.dt - 1e-9))
         solver = dataclasses.replace(self, dt=(t1 - t0) / steps)  # lands exactly on t1
         start = time.perf_counter()
-        history: dict[str, list] = {"time": [], "step_loss": []}
+        history: dict[str, list] = {"time": [], "step_loss": [], "step_iterations": []}
         device = resolve_device(self.device)
         with PeakMemory(str(device)) as memory, cpu_threads(self.cpu_threads if device.type == "cpu" else None):
             state = solver.init(problem)
@@ -154,6 +154,7 @@ class TENG:
                 snapshots.append(state.vector)
                 history["time"].append(state.t)
                 history["step_loss"].append(state.loss)
+                history["step_iterations"].append(state.iterations)
                 bar.set_postfix(loss=f"{state.loss:.2e}")
             bar.close()
         load_parameters(state.network, snapshots[-1])
@@ -208,18 +209,21 @@ class TENG:
                          losses[-1] if losses else 0.0, error, losses)
 
     def step(self, state: TENGState) -> TENGState:
-        """One TENG step of ``dt`` from ``state``; the loss is the last stage's least-squares loss."""
+        """One TENG step of ``dt`` from ``state``; the loss is the last stage's least-squares loss, the
+        iterations those of all stages."""
         problem, projection, vector, t, dt = state.problem, state.projection, state.vector, state.t, self.dt
         values = projection.values(vector)
         rate = projection.rate(problem, vector, t)
         target = values + dt * rate
         result = projection.fit(target, vector, self.iterations, self.rcond, self._tolerance(projection, target))
+        iterations = result.iterations
         if self.scheme == "heun" and result.finite:
             target = values + 0.5 * dt * (rate + projection.rate(problem, result.vector, t + dt))
             result = projection.fit(target, result.vector, self.heun_iterations, self.rcond,
                                     self._tolerance(projection, target))
-        loss = result.losses[-1] if result.finite and result.losses else float("nan")
-        return dataclasses.replace(state, vector=result.vector, t=t + dt, loss=loss)
+            iterations += result.iterations
+        loss = result.loss if result.finite else float("nan")
+        return dataclasses.replace(state, vector=result.vector, t=t + dt, loss=loss, iterations=iterations)
 
     def _tolerance(self, projection: Projection, target: torch.Tensor) -> float:
         """The loss at which a stage stops early: ½ (step_tolerance ‖target‖)² (0: never)."""
@@ -302,6 +306,7 @@ class TENGState:
     loss: float
     initial_fit_error: float
     fit_losses: list[float]
+    iterations: int = 0  # Gauss–Newton iterations of the last step, all stages
 
     @property
     def grid(self) -> Grid:
