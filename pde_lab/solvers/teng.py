@@ -55,6 +55,7 @@ from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
 from pde_lab.solvers.teng_network import TENGNetwork
+from pde_lab.solvers.time_series_field import TimeSeriesField
 
 __all__ = ["TENG", "TENGNetwork", "TENGState", "TimeSeriesField"]
 
@@ -81,7 +82,7 @@ class TENG:
         the tuple means every parameter.
     step_tolerance
         A stage stops before its ``iterations`` once the relative L2 misfit to its target is
-        at most this (0, the paper: always all iterations). With a generous iteration count
+        at most this (0, the paper: no early stop). With a generous iteration count
         it spends Gauss–Newton iterations where the solution is hard to follow (a forming
         shock) and few where it is smooth.
     fit_iterations, fit_tolerance, fit_subset_size, fit_rcond
@@ -370,39 +371,3 @@ class Projection:
         return gauss_newton(self.residuals(target), self.jacobian, vector, iterations=iterations, tolerance=tolerance,
                             subset_sizes=self.subset_sizes, rcond=rcond, line_search=6 if rcond else 0,
                             generator=self.generator)
-
-
-class TimeSeriesField:
-    """Evaluates the stored step networks, linearly interpolated in time between step times."""
-
-    def __init__(self, network: nn.Module, snapshots: torch.Tensor, t0: float, dt: float) -> None:
-        self.network, self.snapshots, self.t0, self.dt = network, snapshots, t0, dt
-        self.times = t0 + dt * np.arange(len(snapshots))
-
-    def network_at(self, index: int, space: np.ndarray) -> np.ndarray:
-        from pde_lab.natural_gradient import pointwise_values
-
-        vector = self.snapshots[index]
-        points = torch.as_tensor(space, dtype=vector.dtype, device=vector.device)
-        return pointwise_values(self.network, lambda net, x: net(x), vector, points).double().cpu().numpy()
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        space, t = points[:, :-1], points[:, -1]
-        out = np.full((len(points), self.network.layers[-1].out_features), np.nan)
-        position = (t - self.t0) / self.dt
-        last = len(self.snapshots) - 1
-        tolerance = 1e-9 * max(1.0, last)
-        position = np.where(np.abs(position - np.round(position)) < tolerance, np.round(position), position)
-        inside = (position >= 0) & (position <= last)
-        index = np.clip(np.floor(position), 0, max(last - 1, 0)).astype(int)
-        weight = position - index
-        for k in np.unique(index[inside]):
-            mask = inside & (index == k)
-            values = self.network_at(k, space[mask])
-            upper = mask & (weight > 0)
-            if upper.any():
-                later = self.network_at(k + 1, space[upper])
-                w = weight[upper][:, None]
-                values[weight[mask] > 0] = (1 - w) * values[weight[mask] > 0] + w * later
-            out[mask] = values
-        return out
