@@ -1,4 +1,4 @@
-"""The solution of a time stepper that stores one parameter vector per step (TENG).
+r"""The solution of a time stepper that stores one parameter vector per step (TENG).
 
 Between step times the field interpolates linearly in time between the networks at the two
 neighbouring steps: exact at the step times, with error :math:`\le \Delta t^2 \max|u_{tt}|/8`.
