@@ -176,7 +176,7 @@ class Experts:
             initial_values = np.asarray(value.reshape(-1).double())
         if problem.is_time_dependent and not self.exact_initial:
             nodes.append(index), a.append(np.ones(len(index))), b.append(np.zeros(len(index)))
-            g.append(np.asarray(value.reshape(-1).double())), axis.append(np.zeros(len(index), int))
+            g.append(initial_values), axis.append(np.zeros(len(index), int))
             sign.append(np.zeros(len(index)))
         robin = tuple(problem.parameters.get("robin", ()))
         conditions = [(c, 1.0 if isinstance(c, Dirichlet) else 0.0, 0.0 if isinstance(c, Dirichlet) else 1.0)
