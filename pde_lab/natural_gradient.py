@@ -26,6 +26,7 @@ network on it through ``torch.func.functional_call`` and differentiates with
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -168,16 +169,27 @@ def low_rank_svd(matrix: torch.Tensor, floor: float, rank: int = 64) -> tuple[to
     only on ``matrix``. TENG's Jacobians have 30–100 singular values above 1e-15 relative (1D
     Burgers, 1024 × 256 subsets): this costs 2–20× less than the full SVD.
     """
+    basis, left, singular, right = _range_svd(matrix, floor, rank)
+    return (left if basis is None else basis @ left), singular, right
+
+
+def _range_svd(matrix: torch.Tensor, floor: float, rank: int) -> tuple[torch.Tensor | None, ...]:
+    """:func:`low_rank_svd` as ``(Q, W, s, Vᵀ)`` with ``U = Q W`` (``Q`` ``None``: ``U = W``), unmultiplied."""
     m, n = matrix.shape
-    generator = torch.Generator().manual_seed(0)
     while 3 * rank <= 2 * min(m, n):  # a sketch wider than that costs about the full SVD
-        sketch = torch.randn(n, rank, generator=generator, dtype=matrix.dtype).to(matrix.device)
+        sketch = _sketch(n, rank, matrix.dtype, matrix.device)
         basis = torch.linalg.qr(matrix @ sketch).Q
         left, singular, right = torch.linalg.svd(basis.T @ matrix, full_matrices=False)
         if singular[-1] <= floor * singular[0]:
-            return basis @ left, singular, right
+            return basis, left, singular, right
         rank *= 2
-    return torch.linalg.svd(matrix, full_matrices=False)
+    return None, *torch.linalg.svd(matrix, full_matrices=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _sketch(n: int, rank: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    r"""The Gaussian test matrix :math:`\Omega` ``(n, rank)`` of :func:`low_rank_svd`: fixed seed, drawn once."""
+    return torch.randn(n, rank, generator=torch.Generator().manual_seed(0), dtype=dtype).to(device)
 
 
 def truncated_steps(matrix: torch.Tensor, rhs: torch.Tensor, cutoffs: Sequence[float],
@@ -186,11 +198,12 @@ def truncated_steps(matrix: torch.Tensor, rhs: torch.Tensor, cutoffs: Sequence[f
 
     :math:`\delta_c = \sum_{s_i > c\, s_1} v_i\, (u_i^\top b) / s_i` for each ``c`` in ``cutoffs``;
     the SVD is :func:`low_rank_svd` down to a thousandth of the smallest cutoff, its sketch
-    starting at ``rank`` columns. Returns the steps and the number of singular triplets used
+    starting at ``rank`` columns (:math:`U^\top b` is formed as :math:`W^\top (Q^\top b)`, never
+    :math:`U` itself). Returns the steps and the number of singular triplets used
     (the next call's ``rank``, so a Gauss–Newton loop does not repeat sketches that were too narrow).
     """
-    left, singular, right = low_rank_svd(matrix, 1e-3 * min(cutoffs), rank)
-    coefficients = (left.T @ rhs) / singular
+    basis, left, singular, right = _range_svd(matrix, 1e-3 * min(cutoffs), rank)
+    coefficients = (left.T @ (rhs if basis is None else basis.T @ rhs)) / singular
     steps = []
     for cutoff in cutoffs:
         keep = singular > cutoff * singular[0]
@@ -263,7 +276,9 @@ def gauss_newton(
         truncated step at the line search's first length and line-searches only the one
         with the lowest loss: a search over the truncation level as well as the step length.
         (Searching every truncation fully cost TENG ~15 residual evaluations per iteration,
-        mostly on the 1e-12 truncation halving down to the limit, and it won 0.1% of the time.)
+        mostly on the 1e-12 truncation halving down to the limit, and it won 0.1% of the time.
+        At the full length the coarsest truncation, the shortest step, wins nearly always: TENG
+        now defaults to a single cutoff.)
     warm_line_search
         Start each line search at the previous iteration's :math:`\eta` and walk the grid
         both ways, instead of halving from 1: about 3 residual evaluations per iteration in

@@ -16,9 +16,9 @@ parameters: :math:`\delta_S = \operatorname{lstsq}(\sqrt q\,J_S,\ \sqrt q\,(\hat
 on a random parameter subset :math:`S` redrawn every iteration (1536 columns, then 1024), no
 learning rate, no damping; 7 iterations for the Euler stage, 5 for Heun's second
 (:mod:`pde_lab.natural_gradient`). One safeguard beyond the paper (see ``rcond``): the
-step is the best of three SVD truncations of :math:`J_S`, halved while halving helps; the
-SVD is a randomized low-rank one, since :math:`J_S` has only 30–150 singular values above
-1e-15 relative. Optionally (``step_tolerance``) a stage stops once its fit is good enough.
+step drops the singular values of :math:`J_S` below 1e-6 relative and is halved while
+halving helps; the SVD is a randomized low-rank one, since :math:`J_S` has only 30–150
+singular values above 1e-15 relative. Optionally (``step_tolerance``) a stage stops once its fit is good enough.
 Everything in float64. :math:`F` is the problem's own
 ``rate``, evaluated on the network through :class:`~pde_lab.fields.Fields`.
 
@@ -94,12 +94,14 @@ class TENG:
         paper's code uses NumPy's default (``eps * max(m, n)``) with its 8,361-parameter
         network; on the small networks affordable on a CPU the Jacobian's spectrum decays to
         ~1e-18, and such a step can leave the region where the linearisation holds, while a
-        fixed coarse cutoff stops the fit short of machine precision. The default takes one
-        SVD per iteration, keeps whichever of the three truncated steps lowers the loss
-        most, and shortens it by halving while that lowers the loss further (a truncated
-        Gauss–Newton step is a descent direction, so some length always helps); a single
-        number gives one plain ``lstsq`` solve with the same safeguard, ``None`` the paper's
-        unguarded full step.
+        fixed coarse cutoff stops the fit short of machine precision. A tuple takes one
+        (randomized) SVD per iteration; the default drops singular values below 1e-6 relative
+        and shortens the step by halving while that lowers the loss (a truncated Gauss–Newton
+        step is a descent direction, so some length always helps). Several cutoffs compete at
+        the full step length, which favours the coarsest: of (1e-12, 1e-9, 1e-6), 1e-6 won
+        every iteration measured (840 of 840 on 1D Burgers; heat 2D gave the same result to
+        the last digit), while the finer SVD cost half of each iteration. A number gives one
+        plain ``lstsq`` solve with the same safeguard, ``None`` the paper's unguarded full step.
     dtype, device, seed, progress, cpu_threads
         As for :class:`~pde_lab.solvers.pinn.PINN`; TENG needs ``float64``.
     """
@@ -116,7 +118,7 @@ class TENG:
     fit_iterations: int = 2000
     fit_tolerance: float = 1e-7
     fit_subset_size: int | None = None
-    rcond: float | tuple[float, ...] | None = (1e-12, 1e-9, 1e-6)
+    rcond: float | tuple[float, ...] | None = (1e-6,)
     fit_rcond: float | None = 1e-10
     dtype: str = "float64"
     device: str | None = None
@@ -326,14 +328,14 @@ class Projection:
     def __init__(self, network: TENGNetwork, grid: Grid, generator: torch.Generator, subset_sizes) -> None:
         self.network, self.grid, self.generator, self.subset_sizes = network, grid, generator, tuple(subset_sizes)
 
-    @staticmethod
-    def _body(network: nn.Module, points: torch.Tensor) -> torch.Tensor:
-        return network(points)
-
     def values(self, vector: torch.Tensor) -> torch.Tensor:
-        from pde_lab.natural_gradient import pointwise_values
+        """:math:`u_\theta` at the grid points, ``(N, n_fields)``; loads ``vector`` into the network (as
+        :meth:`jacobian` and :meth:`rate` do: 25% faster than a ``functional_call`` on 512 points)."""
+        from pde_lab.natural_gradient import load_parameters
 
-        return pointwise_values(self.network, self._body, vector, self.grid.points)
+        load_parameters(self.network, vector)
+        with torch.no_grad():
+            return self.network(self.grid.points)
 
     def norm(self, values: torch.Tensor) -> float:
         """Quadrature L2 norm on the grid."""
