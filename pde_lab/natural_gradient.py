@@ -243,6 +243,7 @@ def gauss_newton(
     tolerance: float = 0.0,
     rcond: float | Sequence[float] | None = None,
     warm_line_search: bool = False,
+    accept_ratio: float = 0.0,
     generator: torch.Generator | None = None,
     on_iteration: Callable[[int, float], None] | None = None,
 ) -> GaussNewtonResult:
@@ -283,7 +284,15 @@ def gauss_newton(
         Start each line search at the previous iteration's :math:`\eta` and walk the grid
         both ways, instead of halving from 1: about 3 residual evaluations per iteration in
         place of 8 when the accepted steps are consistently short (pinn-ngd).
+    accept_ratio
+        ``ρ > 0``: the halving stops at the first length :math:`\eta` whose loss decrease is at
+        least ``ρ`` times the decrease the linearisation predicts,
+        :math:`\ell - \tfrac12\lVert r + \eta J_S\delta_S\rVert^2` (the trust-region gain ratio):
+        there the Gauss–Newton model holds and a shorter step cannot gain much, so it is not
+        tried. 0 (default): halve while halving helps.
     """
+    if not (math.isfinite(accept_ratio) and 0 <= accept_ratio < 1):
+        raise ValueError(f"accept_ratio must be in [0, 1), got {accept_ratio!r}")
     vector = vector.detach().clone()
     result = GaussNewtonResult(vector, damping=damping)
     current = residuals(vector)
@@ -313,8 +322,12 @@ def gauss_newton(
             trials = [_trial(residuals, vector, full, start) for full in fulls]
             pick = min(range(len(fulls)), key=lambda i: trials[i][2])
             fulls, first = [fulls[pick]], trials[pick]
+        model = None
+        if accept_ratio > 0:  # the linearised loss along the chosen step
+            slope = matrix @ (steps[pick] if len(steps) > 1 else steps[0])
+            model = (current, slope, accept_ratio)
         candidate, candidate_r, candidate_loss, eta = _best_step(residuals, vector, fulls[0], line_search, loss,
-                                                                 start, first)
+                                                                 start, first, model)
         guarded = adapt_damping or line_search > 0 or len(steps) > 1
         if guarded and not candidate_loss < loss:  # rejected: the loss did not fall
             if adapt_damping:
@@ -348,13 +361,23 @@ def _trial(residuals, vector, step, k: int):
     return candidate, r, value if math.isfinite(value) else math.inf, 0.5**k
 
 
-def _best_step(residuals, vector, step, line_search: int, loss: float, start: int = 0, first=None):
+def _good_enough(trial, loss: float, model) -> bool:
+    """Whether ``trial`` decreased ``loss`` by at least ``ratio`` times the linear model's decrease."""
+    if model is None or not trial[2] < loss:
+        return False
+    current, slope, ratio = model
+    predicted = 0.5 * float((current + trial[3] * slope).square().sum())
+    return loss - trial[2] >= ratio * (loss - predicted)
+
+
+def _best_step(residuals, vector, step, line_search: int, loss: float, start: int = 0, first=None, model=None):
     r"""The best :math:`\eta = 2^{-k}`, ``k = 0..line_search``, by a walk on the grid from ``k = start``.
 
     From ``start`` the walk first doubles :math:`\eta` while that lowers the loss; if the first
     doubling does not help, it halves while that lowers the loss, or until the loss falls
     below ``loss`` (``start = 0``: halve from the full step). ``first``: the :func:`_trial` at
-    ``start`` when already evaluated.
+    ``start`` when already evaluated. ``model``: ``(r, J_S δ_S, ρ)``, to stop halving at the first
+    length whose decrease is at least ρ times the linear model's (see ``accept_ratio``).
     """
     last = max(line_search, 0)
     first_k = k = min(max(start, 0), last)
@@ -364,12 +387,14 @@ def _best_step(residuals, vector, step, line_search: int, loss: float, start: in
         if not candidate[2] < best[2]:
             break
         best, k = candidate, k - 1
-    if k == first_k:  # a longer step did not help: shorter ones
+    if k == first_k and not _good_enough(best, loss, model):  # a longer step did not help: shorter ones
         while k < last:
             candidate = _trial(residuals, vector, step, k + 1)
             k += 1
             if candidate[2] < best[2]:
                 best = candidate
+                if _good_enough(best, loss, model):
+                    break
             elif best[2] < loss:  # found a decrease and halving stopped helping
                 break
     return best

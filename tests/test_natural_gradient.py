@@ -154,6 +154,48 @@ def test_warm_line_search_reaches_the_same_fit_as_halving_from_one():
     assert all(b <= a for a, b in zip(warm.losses, warm.losses[1:], strict=False))
 
 
+def test_accept_ratio_skips_the_halving_probe_where_the_linear_model_holds():
+    """A linear fit: the gain ratio of the full step is 1, so with accept_ratio the search tries it
+    alone (one residual evaluation per iteration), without it also the half step; on the nonlinear
+    exponential fit both reach the same minimum, accept_ratio in fewer evaluations."""
+    a, b = _random((30, 5), 1), _random((30,), 2)
+    calls = []
+
+    def residuals(v):
+        calls.append(1)
+        return a @ v - b
+
+    start = torch.zeros(5, dtype=torch.float64)
+    counts = {}
+    for ratio in (0.0, 0.75):
+        calls.clear()
+        result = gauss_newton(residuals, lambda v, c: a, start, iterations=1, line_search=6, rcond=(1e-12,),
+                              accept_ratio=ratio)
+        counts[ratio] = len(calls)
+        expected = torch.linalg.lstsq(a, b[:, None]).solution[:, 0]
+        assert torch.allclose(result.vector, expected, atol=1e-12)
+    assert counts == {0.75: 2, 0.0: 3}  # the start and the full step; without accept_ratio also the half step
+
+    fit, jacobian, vector = _exponential_fit()
+    counted = []
+
+    def counting(v):
+        counted.append(1)
+        return fit(v)
+
+    evaluations = {}
+    for ratio in (0.0, 0.75):
+        counted.clear()
+        result = gauss_newton(counting, jacobian, vector, iterations=60, line_search=10, rcond=(1e-12,),
+                              tolerance=1e-26, accept_ratio=ratio)
+        evaluations[ratio] = len(counted)
+        assert result.converged
+        assert torch.allclose(result.vector, torch.tensor([2.0, -1.3], dtype=torch.float64), atol=1e-10)
+    assert evaluations[0.75] < evaluations[0.0]
+    with pytest.raises(ValueError, match="accept_ratio"):
+        gauss_newton(fit, jacobian, vector, iterations=1, accept_ratio=1.0)
+
+
 # ------------------------------------------------------------------- pinn-ngd
 NGD = dict(width=16, depth=1, n_interior=200, n_boundary=80, device="cpu", progress=False)
 

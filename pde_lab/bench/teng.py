@@ -35,6 +35,7 @@ PERIODIC_2D = dict(scheme="heun", width=20, hidden_layers=3, points_per_axis=48,
 #: 2.6e-4, 8 + 6 7.6e-5; 1024, 768 and 512 points 7.6e-5, 6.6e-5, 6.2e-5. With the single 1e-6
 #: cutoff (seeds 0-5): 8 + 6 iterations 6.9e-5, 1.1e-4, 9.9e-6; 12 + 9 1.1e-5 to 5.4e-5 (all six);
 #: a 1e-7 cutoff stops earlier but reaches 3.7e-5 to 2.3e-4 (8 + 6) and 3.3e-5 to 1.4e-4 (12 + 9).
+#: The line search stops at half the linear model's gain (TENG's Projection.accept_ratio): about 7% faster.
 BURGERS_1D = dict(scheme="heun", width=30, hidden_layers=3, points_per_axis=512, dt=0.001,
                   iterations=12, heun_iterations=9, step_tolerance=1e-8, subset_sizes=(256, 192),
                   fit_iterations=400)

@@ -17,10 +17,11 @@ on a random parameter subset :math:`S` redrawn every iteration (1536 columns, th
 learning rate, no damping; 7 iterations for the Euler stage, 5 for Heun's second
 (:mod:`pde_lab.natural_gradient`). One safeguard beyond the paper (see ``rcond``): the
 step drops the singular values of :math:`J_S` below 1e-6 relative and is halved while
-halving helps; the SVD is a randomized low-rank one, since :math:`J_S` has only 30–150
-singular values above 1e-15 relative. Optionally (``step_tolerance``) a stage stops once its fit is good enough.
-Everything in float64. :math:`F` is the problem's own
-``rate``, evaluated on the network through :class:`~pde_lab.fields.Fields`.
+halving helps, or until it gains half the decrease the linearisation predicts; the SVD is a
+randomized low-rank one, since :math:`J_S` has only 30–150 singular values above 1e-15 relative.
+Optionally (``step_tolerance``) a stage stops once its fit is good enough. Everything in
+float64. :math:`F` is the problem's own ``rate``, evaluated on the network through
+:class:`~pde_lab.fields.Fields`.
 
 The sample points :math:`x_j` are a fixed tensor grid with quadrature weights :math:`q_j`:
 periodic axes get ``n`` nodes without the right end (weights :math:`L/n`); other axes ``n``
@@ -325,6 +326,10 @@ class Grid:
 class Projection:
     """The least-squares projection of a target onto the network, on a fixed grid."""
 
+    #: Gauss–Newton's line search stops halving once a step gains this fraction of the linear
+    #: model's decrease (:func:`~pde_lab.natural_gradient.gauss_newton`'s ``accept_ratio``).
+    accept_ratio = 0.5
+
     def __init__(self, network: TENGNetwork, grid: Grid, generator: torch.Generator, subset_sizes) -> None:
         self.network, self.grid, self.generator, self.subset_sizes = network, grid, generator, tuple(subset_sizes)
 
@@ -372,4 +377,5 @@ class Projection:
 
         return gauss_newton(self.residuals(target), self.jacobian, vector, iterations=iterations, tolerance=tolerance,
                             subset_sizes=self.subset_sizes, rcond=rcond, line_search=6 if rcond else 0,
+                            accept_ratio=self.accept_ratio if rcond else 0.0,
                             generator=self.generator)
