@@ -317,16 +317,14 @@ def gauss_newton(
             result.finite = False
             break
         fulls = [step if columns is None else torch.zeros_like(vector).index_put_((columns,), step) for step in steps]
-        first = None
+        pick, first = 0, None
         if len(fulls) > 1:  # the truncations compete at the search's first length; the winner is searched
             trials = [_trial(residuals, vector, full, start) for full in fulls]
             pick = min(range(len(fulls)), key=lambda i: trials[i][2])
-            fulls, first = [fulls[pick]], trials[pick]
-        model = None
-        if accept_ratio > 0:  # the linearised loss along the chosen step
-            slope = matrix @ (steps[pick] if len(steps) > 1 else steps[0])
-            model = (current, slope, accept_ratio)
-        candidate, candidate_r, candidate_loss, eta = _best_step(residuals, vector, fulls[0], line_search, loss,
+            first = trials[pick]
+        # the linearised loss along the chosen step, for the gain ratio
+        model = (current, matrix @ steps[pick], accept_ratio) if accept_ratio > 0 else None
+        candidate, candidate_r, candidate_loss, eta = _best_step(residuals, vector, fulls[pick], line_search, loss,
                                                                  start, first, model)
         guarded = adapt_damping or line_search > 0 or len(steps) > 1
         if guarded and not candidate_loss < loss:  # rejected: the loss did not fall
