@@ -26,13 +26,14 @@ network on it through ``torch.func.functional_call`` and differentiates with
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+
+from pde_lab.low_rank import low_rank_svd, truncated_steps
 
 __all__ = [
     "GaussNewtonResult",
@@ -157,63 +158,10 @@ def least_squares(matrix: torch.Tensor, rhs: torch.Tensor, damping: float = 0.0,
     return right.T @ (scale * (left.T @ rhs))
 
 
-def low_rank_svd(matrix: torch.Tensor, floor: float, rank: int = 64) -> tuple[torch.Tensor, ...]:
-    r"""Thin SVD ``(U, s, Vᵀ)`` of a numerically low-rank matrix, down to ``floor`` relative.
-
-    A randomized range finder (Halko, Martinsson & Tropp, SIAM Review 2011, Alg. 4.1 and 5.1):
-    :math:`Q = \operatorname{qr}(A\Omega)` for a Gaussian :math:`\Omega` with ``rank`` columns,
-    then the SVD of the small :math:`Q^\top A`; ``rank`` doubles until the smallest singular value
-    found is at most ``floor`` times the largest, so every triplet above it is captured (the
-    range error is of the size of the first one left out). The full SVD once ``rank``
-    exceeds :math:`\tfrac23 \min(m, n)`. :math:`\Omega` is drawn from a fixed seed: the result depends
-    only on ``matrix``. TENG's Jacobians have 30–100 singular values above 1e-15 relative (1D
-    Burgers, 1024 × 256 subsets): this costs 2–20× less than the full SVD.
-    """
-    basis, left, singular, right = _range_svd(matrix, floor, rank)
-    return (left if basis is None else basis @ left), singular, right
-
-
-def _range_svd(matrix: torch.Tensor, floor: float, rank: int) -> tuple[torch.Tensor | None, ...]:
-    """:func:`low_rank_svd` as ``(Q, W, s, Vᵀ)`` with ``U = Q W`` (``Q`` ``None``: ``U = W``), unmultiplied."""
-    m, n = matrix.shape
-    while 3 * rank <= 2 * min(m, n):  # a sketch wider than that costs about the full SVD
-        sketch = _sketch(n, rank, matrix.dtype, matrix.device)
-        basis = torch.linalg.qr(matrix @ sketch).Q
-        left, singular, right = torch.linalg.svd(basis.T @ matrix, full_matrices=False)
-        if singular[-1] <= floor * singular[0]:
-            return basis, left, singular, right
-        rank *= 2
-    return None, *torch.linalg.svd(matrix, full_matrices=False)
-
-
-@functools.lru_cache(maxsize=16)
-def _sketch(n: int, rank: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    r"""The Gaussian test matrix :math:`\Omega` ``(n, rank)`` of :func:`low_rank_svd`: fixed seed, drawn once."""
-    return torch.randn(n, rank, generator=torch.Generator().manual_seed(0), dtype=dtype).to(device)
-
-
-def truncated_steps(matrix: torch.Tensor, rhs: torch.Tensor, cutoffs: Sequence[float],
-                    rank: int = 64) -> tuple[list[torch.Tensor], int]:
-    r"""Minimum-norm least-squares solutions for several relative cutoffs, from one thin SVD.
-
-    :math:`\delta_c = \sum_{s_i > c\, s_1} v_i\, (u_i^\top b) / s_i` for each ``c`` in ``cutoffs``;
-    the SVD is :func:`low_rank_svd` down to a thousandth of the smallest cutoff, its sketch
-    starting at ``rank`` columns (:math:`U^\top b` is formed as :math:`W^\top (Q^\top b)`, never
-    :math:`U` itself). Returns the steps and the number of singular triplets used
-    (the next call's ``rank``, so a Gauss–Newton loop does not repeat sketches that were too narrow).
-    """
-    basis, left, singular, right = _range_svd(matrix, 1e-3 * min(cutoffs), rank)
-    coefficients = (left.T @ (rhs if basis is None else basis.T @ rhs)) / singular
-    steps = []
-    for cutoff in cutoffs:
-        keep = singular > cutoff * singular[0]
-        steps.append(right.T @ torch.where(keep, coefficients, torch.zeros_like(coefficients)))
-    return steps, len(singular)
-
-
 @dataclass
 class GaussNewtonResult:
-    """Final parameters, the loss after every iteration, the final loss (also when no iteration ran), and how the loop ended."""
+    """Final parameters, the loss after every iteration, the final loss (also when no iteration ran), and how the
+    loop ended (``converged``: at or below the tolerance; ``stalled``: see ``stall``)."""
 
     vector: torch.Tensor
     losses: list[float] = field(default_factory=list)
@@ -221,6 +169,7 @@ class GaussNewtonResult:
     iterations: int = 0
     converged: bool = False
     finite: bool = True
+    stalled: bool = False
     damping: float = 0.0
 
 
@@ -244,6 +193,7 @@ def gauss_newton(
     rcond: float | Sequence[float] | None = None,
     warm_line_search: bool = False,
     accept_ratio: float = 0.0,
+    stall: tuple[int, float] | tuple[int, float, float] | None = None,
     generator: torch.Generator | None = None,
     on_iteration: Callable[[int, float], None] | None = None,
 ) -> GaussNewtonResult:
@@ -290,13 +240,23 @@ def gauss_newton(
         :math:`\ell - \tfrac12\lVert r + \eta J_S\delta_S\rVert^2` (the trust-region gain ratio):
         there the Gauss–Newton model holds and a shorter step cannot gain much, so it is not
         tried. 0 (default): halve while halving helps.
+    stall
+        ``(k, ρ)`` or ``(k, ρ, ℓ)``: stop (``stalled``) once an iteration ends with a loss above
+        ``ρ`` times the loss ``k`` iterations earlier (the starting loss counts as iteration 0),
+        and (if given) at most ``ℓ``: the fit has reached what this network can do. With random
+        subsets progress is uneven (a subset may miss the directions that matter), so ``ℓ``
+        keeps the rule to losses that are small already. ``None`` (default): run all ``iterations``.
     """
     if not (math.isfinite(accept_ratio) and 0 <= accept_ratio < 1):
         raise ValueError(f"accept_ratio must be in [0, 1), got {accept_ratio!r}")
+    if stall is not None and not (len(stall) in (2, 3) and isinstance(stall[0], int) and stall[0] >= 1
+                                  and 0 < stall[1] <= 1 and (len(stall) == 2 or stall[2] >= 0)):
+        raise ValueError(f"stall must be (k >= 1, ratio in (0, 1]) or (k, ratio, loss >= 0), got {stall!r}")
+    stall_k, stall_ratio, stall_below = (*stall, math.inf)[:3] if stall is not None else (0, 0.0, 0.0)
     vector = vector.detach().clone()
     result = GaussNewtonResult(vector, damping=damping)
     current = residuals(vector)
-    loss = 0.5 * float(current.square().sum())
+    loss = start_loss = 0.5 * float(current.square().sum())
     start = 0  # the line search's first k (eta = 2^-k)
     rank = 64  # the first sketch width of the truncated SVD
     for iteration in range(iterations):
@@ -344,6 +304,11 @@ def gauss_newton(
         result.iterations = iteration + 1
         if on_iteration is not None:
             on_iteration(iteration, loss)
+        if stall is not None and iteration + 1 >= stall_k and loss <= stall_below:
+            before = result.losses[-1 - stall_k] if iteration + 1 > stall_k else start_loss
+            if loss > stall_ratio * before:
+                result.stalled = True
+                break
     else:
         result.converged = loss <= tolerance
     result.vector, result.loss = vector, loss

@@ -196,6 +196,29 @@ def test_accept_ratio_skips_the_halving_probe_where_the_linear_model_holds():
         gauss_newton(fit, jacobian, vector, iterations=1, accept_ratio=1.0)
 
 
+def test_stall_stops_at_the_floor_of_an_inconsistent_fit_and_not_before():
+    """Subset Gauss–Newton on an inconsistent linear fit reaches its least-squares floor, then keeps
+    drawing subsets for nothing; with ``stall`` it stops at the first iteration that lowers the
+    loss by less than the ratio over two iterations, at the floor. A bad ``stall`` is refused."""
+    a, b = _random((30, 6), 3), _random((30,), 4)
+    floor = 0.5 * float((a @ torch.linalg.lstsq(a, b[:, None]).solution[:, 0] - b).square().sum())
+    runs = {}
+    for stall in (None, (2, 0.9)):
+        runs[stall] = gauss_newton(lambda v: a @ v - b, lambda v, c: a if c is None else a[:, c],
+                                   torch.zeros(6, dtype=torch.float64), iterations=200, subset_sizes=(5,),
+                                   line_search=6, rcond=(1e-12,), stall=stall, generator=torch.Generator().manual_seed(0))
+    assert runs[None].iterations == 200 and not runs[None].stalled
+    stopped = runs[(2, 0.9)]
+    assert stopped.stalled and not stopped.converged and stopped.iterations < 10
+    assert stopped.loss <= (1 + 1e-6) * floor
+    history = [0.5 * float(b.square().sum()), *stopped.losses]
+    assert history[-1] > 0.9 * history[-3]
+    assert all(history[i] <= 0.9 * history[i - 2] for i in range(2, len(history) - 1))  # the first stall
+    with pytest.raises(ValueError, match="stall"):
+        gauss_newton(lambda v: a @ v - b, lambda v, c: a, torch.zeros(6, dtype=torch.float64), iterations=1,
+                     stall=(0, 0.9))
+
+
 # ------------------------------------------------------------------- pinn-ngd
 NGD = dict(width=16, depth=1, n_interior=200, n_boundary=80, device="cpu", progress=False)
 

@@ -98,6 +98,16 @@ def test_step_tolerance_stops_a_stage_early_and_keeps_its_loss(fitted):
     assert solution.status.ok and len(solution.history["step_iterations"]) == 5
 
 
+def test_stall_ratio_stops_a_stage_at_the_floor_of_its_fit(fitted):
+    """Measured: a step runs 12 iterations without stall_ratio; the loss is at its floor (1.2e-16)
+    after 7, and stall_ratio=0.9 stops there with the same loss to 1e-8 relative."""
+    _, state = fitted
+    full = TENG(**SMALL, dt=0.01).step(state)
+    stalled = TENG(**SMALL, dt=0.01, stall_ratio=0.9).step(state)
+    assert stalled.iterations < full.iterations
+    assert stalled.loss <= (1 + 1e-6) * full.loss
+
+
 @pytest.mark.slow  # ~1000 Gauss–Newton iterations: about a minute on a quiet core
 def test_heun_is_second_order_and_euler_first_order(fitted):
     """Error at t = 0.2 against the exact solution for dt = 0.1, 0.05, 0.025: fitted log-log slopes.
@@ -171,6 +181,7 @@ def test_dirichlet_is_exact_and_burgers_starts_right():
         (heat(), dict(scheme="rk4"), "scheme"),
         (heat(), dict(dt=0.0), "dt"),
         (heat(), dict(step_tolerance=-1e-8), "step_tolerance"),
+        (heat(), dict(stall_ratio=1.0), "stall_ratio"),
         (dataclasses.replace(burgers(), boundary_conditions=(Dirichlet(1.0),)), {}, "homogeneous Dirichlet"),
         (dataclasses.replace(burgers(), boundary_conditions=(Neumann(0.0),)), {}, "not supported"),
         (dataclasses.replace(burgers(), boundary_conditions=()), {}, "every axis"),

@@ -86,6 +86,14 @@ class TENG:
         at most this (0, the paper: no early stop). With a generous iteration count
         it spends Gauss–Newton iterations where the solution is hard to follow (a forming
         shock) and few where it is smooth.
+    stall_ratio, stall_misfit
+        A stage whose relative misfit is at most ``stall_misfit`` also stops once two
+        iterations together leave its loss above ``stall_ratio`` times where it was (0, the
+        paper: never): the fit has reached the network's floor. On 1D Burgers a stage falls to
+        such a floor (a relative misfit of 3e-8 to 8e-8) within 2–4 iterations where the
+        solution is smooth, and stays there, while ``step_tolerance`` 1e-8 is almost never met.
+        Without the gate the rule also stops stages where the front forms, whose progress
+        under random subsets is uneven, and costs accuracy (``pde_lab.bench.teng.BURGERS_1D``).
     fit_iterations, fit_tolerance, fit_subset_size, fit_rcond
         Initial fit to :math:`u_0`: at most ``fit_iterations`` Gauss–Newton steps with a
         line search (then Levenberg–Marquardt once they stall), until the relative L2 misfit
@@ -116,6 +124,8 @@ class TENG:
     heun_iterations: int = 5
     subset_sizes: tuple[int | None, ...] = (1536, 1024)
     step_tolerance: float = 0.0
+    stall_ratio: float = 0.0
+    stall_misfit: float = 1.0
     fit_iterations: int = 2000
     fit_tolerance: float = 1e-7
     fit_subset_size: int | None = None
@@ -218,20 +228,21 @@ class TENG:
         problem, projection, vector, t, dt = state.problem, state.projection, state.vector, state.t, self.dt
         values = projection.values(vector)
         rate = projection.rate(problem, vector, t)
-        target = values + dt * rate
-        result = projection.fit(target, vector, self.iterations, self.rcond, self._tolerance(projection, target))
+        result = self._stage(projection, values + dt * rate, vector, self.iterations)
         iterations = result.iterations
         if self.scheme == "heun" and result.finite:
             target = values + 0.5 * dt * (rate + projection.rate(problem, result.vector, t + dt))
-            result = projection.fit(target, result.vector, self.heun_iterations, self.rcond,
-                                    self._tolerance(projection, target))
+            result = self._stage(projection, target, result.vector, self.heun_iterations)
             iterations += result.iterations
         loss = result.loss if result.finite else float("nan")
         return dataclasses.replace(state, vector=result.vector, t=t + dt, loss=loss, iterations=iterations)
 
-    def _tolerance(self, projection: Projection, target: torch.Tensor) -> float:
-        """The loss at which a stage stops early: ½ (step_tolerance ‖target‖)² (0: never)."""
-        return 0.5 * (self.step_tolerance * projection.norm(target)) ** 2 if self.step_tolerance else 0.0
+    def _stage(self, projection: Projection, target: torch.Tensor, vector: torch.Tensor, iterations: int):
+        """Gauss–Newton on one stage's target, with its early stops (``step_tolerance``, ``stall_ratio``)."""
+        norm = projection.norm(target)
+        loss_at = lambda misfit: 0.5 * (misfit * norm) ** 2  # noqa: E731  (the loss of a relative misfit)
+        stall = (2, self.stall_ratio, loss_at(self.stall_misfit)) if self.stall_ratio else None
+        return projection.fit(target, vector, iterations, self.rcond, loss_at(self.step_tolerance), stall)
 
     def sample_grid(self, problem: Problem, periodic, device, dtype) -> Grid:
         """The fixed tensor grid and quadrature weights (see the module docstring)."""
@@ -269,8 +280,13 @@ class TENG:
             raise ValueError(f"scheme must be 'euler' or 'heun', got {self.scheme!r}")
         if not (isinstance(self.dt, (int, float)) and math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"dt must be a positive number, got {self.dt!r}")
-        if not (isinstance(self.step_tolerance, (int, float)) and 0 <= self.step_tolerance < 1):
-            raise ValueError(f"step_tolerance must be a number in [0, 1), got {self.step_tolerance!r}")
+        for name in ("step_tolerance", "stall_ratio"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 <= value < 1):
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        if isinstance(self.stall_misfit, bool) or not (isinstance(self.stall_misfit, (int, float))
+                                                       and self.stall_misfit > 0):
+            raise ValueError(f"stall_misfit must be a positive number, got {self.stall_misfit!r}")
         for name in ("iterations", "heun_iterations", "width", "hidden_layers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -330,17 +346,33 @@ class Projection:
     #: model's decrease (:func:`~pde_lab.natural_gradient.gauss_newton`'s ``accept_ratio``).
     accept_ratio = 0.5
 
+    #: How many recent :meth:`values` keep their activations for :meth:`jacobian` (a line search's trials).
+    remembered = 8
+
     def __init__(self, network: TENGNetwork, grid: Grid, generator: torch.Generator, subset_sizes) -> None:
         self.network, self.grid, self.generator, self.subset_sizes = network, grid, generator, tuple(subset_sizes)
+        self._first = next(network.parameters())
+        self._recent: list[tuple[torch.Tensor, list[torch.Tensor]]] = []  # (vector, activations), newest last
+
+    def load(self, vector: torch.Tensor) -> None:
+        """Load ``vector`` into the network unless it is loaded already. Loading makes the parameters
+        views of ``vector`` (:func:`torch.nn.utils.vector_to_parameters`), so the first parameter's data
+        pointer tells; Gauss–Newton never changes a vector in place."""
+        from pde_lab.natural_gradient import load_parameters
+
+        if self._first.data_ptr() != vector.data_ptr() or self._first.dtype != vector.dtype:
+            load_parameters(self.network, vector)
 
     def values(self, vector: torch.Tensor) -> torch.Tensor:
         """:math:`u_\theta` at the grid points, ``(N, n_fields)``; loads ``vector`` into the network (as
-        :meth:`jacobian` and :meth:`rate` do: 25% faster than a ``functional_call`` on 512 points)."""
-        from pde_lab.natural_gradient import load_parameters
-
-        load_parameters(self.network, vector)
+        :meth:`jacobian` and :meth:`rate` do: 25% faster than a ``functional_call`` on 512 points) and
+        remembers the activations, so that the Jacobian at an accepted line-search trial costs no
+        second forward pass."""
+        self.load(vector)
         with torch.no_grad():
-            return self.network(self.grid.points)
+            output, activations = self.network.forward_activations(self.grid.points)
+        self._recent = [*self._recent[1 - self.remembered:], (vector, activations)]
+        return output
 
     def norm(self, values: torch.Tensor) -> float:
         """Quadrature L2 norm on the grid."""
@@ -351,19 +383,17 @@ class Projection:
         return lambda vector: (weights * (self.values(vector) - target)).reshape(-1)
 
     def jacobian(self, vector: torch.Tensor, columns: torch.Tensor | None) -> torch.Tensor:
-        from pde_lab.natural_gradient import load_parameters
-
-        load_parameters(self.network, vector)
-        jacobian = self.network.jacobian(self.grid.points, columns)  # closed form, ~20x faster than vmap(jacrev)
+        self.load(vector)
+        activations = next((a for v, a in reversed(self._recent) if v is vector), None)
+        jacobian = self.network.jacobian(self.grid.points, columns, activations)  # closed form, ~40x faster than vmap(jacrev)
         k = jacobian.shape[0] // len(self.grid.points)
         return jacobian * self.grid.root_weights.repeat_interleave(k)[:, None]
 
     def rate(self, problem: Problem, vector: torch.Tensor, t: float) -> torch.Tensor:
         """:math:`F[u_\\theta]` at the grid points and time ``t``, ``(N, n_fields)``."""
         from pde_lab.fields import Fields, as_field_tuple
-        from pde_lab.natural_gradient import load_parameters
 
-        load_parameters(self.network, vector)
+        self.load(vector)
         d = self.grid.points.shape[1]
         points = torch.cat([self.grid.points, torch.full_like(self.grid.points[:, :1], t)], dim=1).requires_grad_(True)
         f = Fields(lambda xt: self.network(xt[:, :d]), points, problem.fields, problem.coordinate_names)
@@ -372,10 +402,10 @@ class Projection:
         return torch.stack([r.expand(n) if r.numel() == 1 else r for r in rates], dim=1).detach()
 
     def fit(self, target: torch.Tensor, vector: torch.Tensor, iterations: int, rcond: float | None = None,
-            tolerance: float = 0.0):
+            tolerance: float = 0.0, stall: tuple[int, float, float] | None = None):
         from pde_lab.natural_gradient import gauss_newton
 
         return gauss_newton(self.residuals(target), self.jacobian, vector, iterations=iterations, tolerance=tolerance,
                             subset_sizes=self.subset_sizes, rcond=rcond, line_search=6 if rcond else 0,
-                            accept_ratio=self.accept_ratio if rcond else 0.0,
+                            accept_ratio=self.accept_ratio if rcond else 0.0, stall=stall,
                             generator=self.generator)
