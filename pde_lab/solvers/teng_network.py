@@ -14,6 +14,7 @@ function to ~2e-16; torch's float64 ``tanh`` costs 2-3× the logistic here).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -77,7 +78,7 @@ class TENGNetwork(nn.Module):
         return features, bump
 
     def jacobian(self, points: torch.Tensor, columns: torch.Tensor | None = None,
-                 activations: list[torch.Tensor] | None = None) -> torch.Tensor:
+                 activations: list[torch.Tensor] | None = None, buffer: torch.Tensor | None = None) -> torch.Tensor:
         r""":math:`\partial u_a(x_i) / \partial \theta_c`, ``(n * out, |columns|)``, columns in ``parameters()`` order.
 
         Closed form, rows point-major as :func:`pde_lab.natural_gradient.pointwise_jacobian`:
@@ -88,7 +89,11 @@ class TENGNetwork(nn.Module):
         :math:`\partial u_a/\partial W_l = g_{l+1} \otimes \tanh(z_l)` and
         :math:`\partial u_a/\partial b_l = g_{l+1}`; the embedding's parameters follow from :math:`g_0`.
         Only the requested ``columns`` (sorted; ``None``: all) are formed, so a TENG subset
-        costs :math:`O(n\,|S|)`, not :math:`O(n\,P)`. The result is a transposed view when ``out`` is 1.
+        costs :math:`O(n\,|S|)`, not :math:`O(n\,P)`. Each parameter's columns are written in
+        place into one array: into ``buffer`` (flat, at least ``|columns| * out * n`` entries)
+        when given, which a Gauss–Newton loop reuses; a fresh array of the Jacobian's size
+        (~0.8 MB on TENG's 1D grid) costs its page faults on every call. With one output
+        the result is a transposed view of that array.
         """
         n, out = len(points), self.layers[-1].out_features
         features, bump = self._embed(points)
@@ -101,27 +106,34 @@ class TENGNetwork(nn.Module):
             ends = torch.tensor(sizes, device=columns.device).cumsum(0)
             cuts = [0, *torch.searchsorted(columns, ends).tolist()]
             picks = [columns[a:b] - (end - size) for a, b, end, size in zip(cuts[:-1], cuts[1:], ends.tolist(), sizes)]
-        head, body = picks[:len(sizes) - 2 * len(self.layers)], picks[len(sizes) - 2 * len(self.layers):]
+        starts = [0, *itertools.accumulate(size if pick is None else len(pick) for size, pick in zip(sizes, picks))]
+        total = starts[-1] * out * n
+        result = points.new_empty(total) if buffer is None else buffer[:total]
+        result = result.view(starts[-1], out, n)
+        rows = [result[a:b] for a, b in zip(starts[:-1], starts[1:])]  # (k, out, n) per parameter
+
+        def put(values: torch.Tensor, i: int) -> None:  # parameter i's columns of ``values`` (all, out, n)
+            torch.index_select(values, 0, picks[i], out=rows[i]) if picks[i] is not None else rows[i].copy_(values)
+
         g = bump[None] * torch.eye(out, dtype=points.dtype, device=points.device)[:, :, None]  # (features, out, n)
-        blocks = []  # (k, out, n) per parameter, last layer first: bias, then weight
-        for layer, inputs, weight_pick, bias_pick in zip(reversed(self.layers), reversed(activations),
-                                                         reversed(body[0::2]), reversed(body[1::2]), strict=True):
+        first = len(sizes) - 2 * len(self.layers)  # the first layer's weight; the embedding's parameters before it
+        for index in reversed(range(len(self.layers))):
+            layer, inputs, weight, bias = self.layers[index], activations[index], first + 2 * index, first + 2 * index + 1
             fan_in = inputs.shape[0]
-            blocks.append(g if bias_pick is None else g.index_select(0, bias_pick))
-            if weight_pick is None:  # row-major (output r, input c): g_r * input_c
-                blocks.append((g[:, None] * inputs[None, :, None]).flatten(0, 1))
+            put(g, bias)
+            if picks[weight] is None:  # row-major (output r, input c): g_r * input_c
+                torch.mul(g[:, None], inputs[None, :, None], out=rows[weight].view(len(g), fan_in, out, n))
             else:
-                blocks.append(g.index_select(0, weight_pick // fan_in) * inputs.index_select(0, weight_pick % fan_in)[:, None])
+                torch.index_select(g, 0, picks[weight] // fan_in, out=rows[weight])
+                rows[weight].mul_(inputs.index_select(0, picks[weight] % fan_in)[:, None])
             g = (layer.weight.T @ g.reshape(len(g), -1)).reshape(fan_in, out, n) * (1 - inputs.square())[:, None]
         per_axis = self.amplitude.shape[1]
         g = g.reshape(len(self.periodic), per_axis, out, n)  # w.r.t. each axis's features
         along = lambda values: torch.stack([v.expand(per_axis, n) for v in values])[:, :, None]  # noqa: E731
-        parts = [g * along([basis for _, basis, _, _ in features]), g * along([d for _, _, _, d in features]),
-                 g[[i for i, periodic in enumerate(self.periodic) if periodic]]]  # offsets (maybe none)
-        parts = [part.flatten(0, 1) if pick is None else part.flatten(0, 1).index_select(0, pick)
-                 for part, pick in zip(parts, head, strict=True)]
-        jacobian = torch.cat(parts + blocks[::-1])  # (columns, out, n)
-        return jacobian[:, 0].T if out == 1 else jacobian.permute(2, 1, 0).reshape(n * out, -1)
+        put((g * along([basis for _, basis, _, _ in features])).flatten(0, 1), 0)  # amplitude
+        put((g * along([d for _, _, _, d in features])).flatten(0, 1), 1)  # phase
+        put(g[[i for i, periodic in enumerate(self.periodic) if periodic]].flatten(0, 1), 2)  # offsets (maybe none)
+        return result[:, 0].T if out == 1 else result.permute(2, 1, 0).reshape(n * out, -1)
 
 
 def _tanh(z: torch.Tensor) -> torch.Tensor:
