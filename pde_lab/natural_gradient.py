@@ -243,7 +243,7 @@ def gauss_newton(
     stall
         ``(k, ρ)`` or ``(k, ρ, ℓ)``: stop (``stalled``) once an iteration ends with a loss above
         ``ρ`` times the loss ``k`` iterations earlier (the starting loss counts as iteration 0),
-        and (if given) at most ``ℓ``: the fit has reached what this network can do. With random
+        and (if given) at most ``ℓ``: the fit has reached its floor. With random
         subsets progress is uneven (a subset may miss the directions that matter), so ``ℓ``
         keeps the rule to losses that are small already. ``None`` (default): run all ``iterations``.
     """

@@ -108,12 +108,16 @@ class TENGNetwork(nn.Module):
             picks = [columns[a:b] - (end - size) for a, b, end, size in zip(cuts[:-1], cuts[1:], ends.tolist(), sizes)]
         starts = [0, *itertools.accumulate(size if pick is None else len(pick) for size, pick in zip(sizes, picks))]
         total = starts[-1] * out * n
-        result = points.new_empty(total) if buffer is None else buffer[:total]
-        result = result.view(starts[-1], out, n)
+        if buffer is not None and buffer.numel() < total:
+            raise ValueError(f"buffer has {buffer.numel()} entries; this Jacobian needs {total}")
+        result = (points.new_empty(total) if buffer is None else buffer[:total]).view(starts[-1], out, n)
         rows = [result[a:b] for a, b in zip(starts[:-1], starts[1:])]  # (k, out, n) per parameter
 
         def put(values: torch.Tensor, i: int) -> None:  # parameter i's columns of ``values`` (all, out, n)
-            torch.index_select(values, 0, picks[i], out=rows[i]) if picks[i] is not None else rows[i].copy_(values)
+            if picks[i] is None:
+                rows[i].copy_(values)
+            else:
+                torch.index_select(values, 0, picks[i], out=rows[i])
 
         g = bump[None] * torch.eye(out, dtype=points.dtype, device=points.device)[:, :, None]  # (features, out, n)
         first = len(sizes) - 2 * len(self.layers)  # the first layer's weight; the embedding's parameters before it
