@@ -29,7 +29,8 @@ __all__ = ["BURGERS_1D", "BURGERS_SEEDS", "PERIODIC_2D", "POISSON", "burgers_1d"
 #: CPU-scaled TENG-Heun settings for the 2D periodic problems (paper: width 40, 5 hidden layers, 256²).
 #: The step's singular-value cutoff is 1e-9, finer than TENG's 1e-6 default: heat to t = 0.2
 #: (one run each, 2026-12-06) gave 6.5e-6 at 1e-6, 1.4e-6 at 1e-8, 1.3e-6 at 1e-9, 2.7e-6 at 1e-10
-#: and 2.6e-6 at 1e-12. The 2,304 x 384 subset Jacobians have full numerical rank, so a finer cutoff
+#: and 2.6e-6 at 1e-12; to T = 4, 1.41e-6 at 1e-9 against 9.3e-6 at 1e-6 (Allen-Cahn 2D: no change,
+#: ~2e-4 at t = 0.5 either way). The 2,304 x 384 subset Jacobians have full numerical rank, so a finer cutoff
 #: costs no larger SVD here (1D Burgers' have rank 26-37 above 1e-6, and 1e-6 stays its default).
 PERIODIC_2D = dict(scheme="heun", width=20, hidden_layers=3, points_per_axis=48, dt=0.005,
                    subset_sizes=(512, 384), fit_iterations=400, rcond=(1e-9,))
