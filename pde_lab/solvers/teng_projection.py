@@ -51,7 +51,7 @@ class Projection:
         pointer tells; Gauss–Newton never changes a vector in place."""
         from pde_lab.natural_gradient import load_parameters
 
-        if self._first.data_ptr() != vector.data_ptr() or self._first.dtype != vector.dtype:
+        if self._first.data_ptr() != vector.data_ptr():  # a converted copy never shares it
             load_parameters(self.network, vector)
 
     def values(self, vector: torch.Tensor) -> torch.Tensor:
