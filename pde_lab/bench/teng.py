@@ -40,13 +40,14 @@ PERIODIC_2D = dict(scheme="heun", width=20, hidden_layers=3, points_per_axis=48,
                    subset_sizes=(512, 384), fit_iterations=400, rcond=(1e-9,))
 #: Heat 2D: half the step. Its error is made while the fast modes die out (t < 0.4) and then stays;
 #: to t = 0.2 (2026-12-06) dt = 0.005 gave 1.0e-6 (4.8e-7 of it in the solution's own modes, Heun's
-#: error, the rest mostly in the undamped mean and |k| = 1 modes, where the fit errors add up), and
-#: dt = 0.0025 gave 3.6e-7, both parts 3x smaller. More iterations did not help (14 + 10: 1.2e-6).
+#: error; the rest is the steps' fit errors, which stay in the slowly damped modes, the mean and |k| = 1
+#: holding most of it where measured), and dt = 0.0025 gave 3.6e-7, both parts 3x smaller. More iterations did not help (14 + 10: 1.2e-6).
 #: To T = 4 at dt = 0.0025: 7.3e-7 (dt = 0.005: 1.41e-6).
 HEAT_2D = dict(PERIODIC_2D, dt=0.0025)
 #: Allen-Cahn and Burgers 2D: more Gauss-Newton iterations. Their targets carry the new harmonics of
 #: u^3 and u u_x, which 7 + 5 subset iterations do not fit; 20 + 15 do, stopping once two iterations
-#: gain < 10% below a 1e-6 misfit (which seldom happens). 2026-12-06, first steps' losses and rel L2:
+#: gain < 10% below a 1e-6 misfit (Allen-Cahn used 28 of 35 per step to T = 4, Burgers 2D all 35).
+#: 2026-12-06, first steps' losses and rel L2:
 #: Allen-Cahn to t = 0.1, 4e-9 to 2e-8 and 1.9e-4 at 7 + 5, 1e-11 and 7.8e-6 at 20 + 15; to t = 0.5,
 #: 2.3e-4 against 2.5e-5 (7 + 5 at dt = 0.0025: 5.6e-5). Burgers 2D to t = 0.5: 4.5e-3 against 2.1e-4.
 NONLINEAR_2D = dict(PERIODIC_2D, iterations=20, heun_iterations=15, stall_ratio=0.9, stall_misfit=1e-6)
