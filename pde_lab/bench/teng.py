@@ -40,8 +40,9 @@ PERIODIC_2D = dict(scheme="heun", width=20, hidden_layers=3, points_per_axis=48,
                    subset_sizes=(512, 384), fit_iterations=400, rcond=(1e-9,))
 #: Heat 2D: half the step. Its error is made while the fast modes die out (t < 0.4) and then stays;
 #: to t = 0.2 (2026-12-06) dt = 0.005 gave 1.0e-6 (4.8e-7 of it in the solution's own modes, Heun's
-#: error; the rest is the steps' fit errors, which stay in the slowly damped modes, the mean and |k| = 1
-#: holding most of it where measured), and dt = 0.0025 gave 3.6e-7, both parts 3x smaller. More iterations did not help (14 + 10: 1.2e-6).
+#: error; the rest is the steps' fit errors, which stay in the slowly damped modes, the mean and
+#: |k| = 1 holding most of it where measured), and dt = 0.0025 gave 3.6e-7, both parts 3x smaller.
+#: More iterations did not help (14 + 10: 1.2e-6).
 #: To T = 4 at dt = 0.0025: 7.3e-7 (dt = 0.005: 1.41e-6).
 HEAT_2D = dict(PERIODIC_2D, dt=0.0025)
 #: Allen-Cahn and Burgers 2D: more Gauss-Newton iterations. Their targets carry the new harmonics of

@@ -213,7 +213,7 @@ class TENG:
         if initial.shape[1] != len(problem.fields) or not torch.isfinite(initial).all():
             raise ValueError(f"initial_condition must return finite values, one column per field {problem.fields}")
         norm = projection.norm(initial)
-        vector, losses, tolerance = flat_parameters(network), [], 0.5 * (self.fit_tolerance * norm) ** 2
+        vector, losses, tolerance = flat_parameters(network), [], _misfit_loss(self.fit_tolerance, norm)
         for damping in (0.0, 1e-8):  # truncated Gauss–Newton until it stalls, then Levenberg–Marquardt
             fit = gauss_newton(
                 projection.residuals(initial), projection.jacobian, vector,
@@ -246,9 +246,8 @@ class TENG:
     def _stage(self, projection: Projection, target: torch.Tensor, vector: torch.Tensor, iterations: int):
         """Gauss–Newton on one stage's target, with its early stops (``step_tolerance``, ``stall_ratio``)."""
         norm = projection.norm(target)
-        loss_at = lambda misfit: 0.5 * (misfit * norm) ** 2  # noqa: E731  (the loss of a relative misfit)
-        stall = (2, self.stall_ratio, loss_at(self.stall_misfit)) if self.stall_ratio else None
-        return projection.fit(target, vector, iterations, self.rcond, loss_at(self.step_tolerance), stall)
+        stall = (2, self.stall_ratio, _misfit_loss(self.stall_misfit, norm)) if self.stall_ratio else None
+        return projection.fit(target, vector, iterations, self.rcond, _misfit_loss(self.step_tolerance, norm), stall)
 
     def sample_grid(self, problem: Problem, periodic, device, dtype) -> Grid:
         """The fixed tensor grid and quadrature weights (see the module docstring)."""
@@ -318,6 +317,11 @@ class TENG:
             raise ValueError(f"{problem.name!r}: every axis needs a Periodic condition or the homogeneous Dirichlet "
                              "condition u = 0, which TENG imposes exactly")
         return tuple(periodic), not all(periodic)
+
+
+def _misfit_loss(misfit: float, norm: float) -> float:
+    """The least-squares loss ½ (misfit · norm)² of a relative L2 ``misfit`` to a target of grid norm ``norm``."""
+    return 0.5 * (misfit * norm) ** 2
 
 
 @dataclass(frozen=True)

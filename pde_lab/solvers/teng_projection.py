@@ -42,6 +42,7 @@ class Projection:
         self.network, self.grid, self.generator, self.subset_sizes = network, grid, generator, tuple(subset_sizes)
         self._first = next(network.parameters())
         self._outputs = network.layers[-1].out_features
+        self._row_weights = grid.root_weights.repeat_interleave(self._outputs)[:, None]  # the Jacobian's rows
         self._buffer: torch.Tensor | None = None  # the Jacobian's, reused between iterations
         self._recent: list[tuple[torch.Tensor, list[torch.Tensor]]] = []  # (vector, activations), newest last
 
@@ -82,7 +83,7 @@ class Projection:
         if self._buffer is None or self._buffer.numel() < size:
             self._buffer = vector.new_empty(size)
         jacobian = self.network.jacobian(self.grid.points, columns, activations, self._buffer)
-        return jacobian.mul_(self.grid.root_weights.repeat_interleave(self._outputs)[:, None])
+        return jacobian.mul_(self._row_weights)
 
     def rate(self, problem: Problem, vector: torch.Tensor, t: float) -> torch.Tensor:
         """:math:`F[u_\\theta]` at the grid points and time ``t``, ``(N, n_fields)``."""
