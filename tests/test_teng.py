@@ -161,6 +161,25 @@ def test_heat_2d_short_horizon_tracks_the_exact_solution_to_its_initial_fit():
     assert solution.error_vs() <= min(2.5 * fit, 1e-3)
 
 
+def test_allen_cahn_of_the_causal_paper_is_tracked_to_its_initial_fit():
+    """problems.allen_cahn (u_t = 1e-4 u_xx + 5u - 5u³, u0 = x² cos(πx)) to t = 0.1: 10 Heun steps
+    with a 141-parameter network on 256 points, against the 512-mode spectral reference.
+
+    u0 has a kink at the periodic boundary (u_x jumps from -2 to 2), so no smooth periodic
+    network fits it to 1e-7: 100 fit iterations reach 7.6e-4. Measured: relative L2 4.5e-4 over
+    space-time (below the fit's error: the kink is smoothed by diffusion), about 9 s.
+    """
+    from problems import allen_cahn
+
+    problem = allen_cahn(t_final=0.1)
+    solution = solve(problem, "teng", width=10, hidden_layers=2, points_per_axis=256, dt=0.01,
+                     fit_iterations=100, device="cpu", progress=False)
+    assert solution.status is Status.CONVERGED and "initial fit reached only" in solution.message
+    fit = solution.stats["initial_fit_rel_l2"]
+    assert 1e-4 < fit < 2e-3  # the kink keeps it well above fit_tolerance
+    assert solution.error_vs() <= min(1.5 * fit, 1e-3)
+
+
 def test_dirichlet_is_exact_and_burgers_starts_right():
     """Hard constraint u = (1 - x²) N(x): zero on x = ±1 at every time; Burgers to t = 0.01."""
     problem = dataclasses.replace(burgers(), time_span=(0.0, 0.01))
