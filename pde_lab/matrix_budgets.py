@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pde_lab.bench.teng import BURGERS_1D
 from pde_lab.linalg.dcdm_net import TrainingSettings
 
 __all__ = ["BUDGETS", "FAST_BUDGETS", "budget_for"]
@@ -38,7 +39,9 @@ BUDGETS: dict[str, dict[str, Any]] = {
              "problem:heat": {"dt": 0.1, "width": 20, "hidden_layers": 3, "points_per_axis": 48,
                               "subset_sizes": (512, 384), "fit_iterations": 400},
              "problem:allen-cahn": {"scheme": "heun", "dt": 0.0025, "iterations": 7, "width": 20,
-                                    "hidden_layers": 3, "fit_iterations": 300}},
+                                    "hidden_layers": 3, "fit_iterations": 300},
+             # 1D Burgers: `pde-lab bench teng-burgers`'s settings (TENG-Heun, dt = 1e-3, 30 x 3 network)
+             "problem:burgers": BURGERS_1D},
     "pinn-ngd": {"iterations": 50},
     "pig": {"n_gaussians": 100, "adam_steps": 200, "lbfgs_steps": 100, "n_interior": 1000, "n_boundary": 200,
             "n_initial": 200, "problem:kuramoto-sivashinsky:t_final=0.1": {"weights": {"initial": 1e3}}},

@@ -180,6 +180,15 @@ def test_allen_cahn_of_the_causal_paper_is_tracked_to_its_initial_fit():
     assert solution.error_vs() <= min(1.5 * fit, 1e-3)
 
 
+def test_progress_shows_the_initial_fit_and_the_steps_on_stderr(capfd):
+    capfd.readouterr()
+    solve(heat_1d(t_final=0.02), "teng", **dict(SMALL, fit_iterations=5, progress=True), dt=0.01)
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    assert "initial fit heat-1d" in captured.err and "5/5" in captured.err and "misfit=" in captured.err
+    assert "teng-heun heat-1d" in captured.err
+
+
 def test_dirichlet_is_exact_and_burgers_starts_right():
     """Hard constraint u = (1 - x²) N(x): zero on x = ±1 at every time; Burgers to t = 0.01."""
     problem = dataclasses.replace(burgers(), time_span=(0.0, 0.01))

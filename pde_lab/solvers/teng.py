@@ -163,9 +163,8 @@ class TENG:
         with PeakMemory(str(device)) as memory, cpu_threads(self.cpu_threads if device.type == "cpu" else None):
             state = solver.init(problem)
             snapshots, status = [state.vector], Status.CONVERGED
-            show = sys.stderr.isatty() if self.progress is None else self.progress
             bar = tqdm(range(steps), desc=f"{self.name}-{self.scheme} {problem.name}", dynamic_ncols=True,
-                       disable=not show)
+                       disable=not self._show_progress())
             for _ in bar:
                 state = solver.step(state)
                 if not (math.isfinite(state.loss) and torch.isfinite(state.vector).all()):
@@ -197,6 +196,8 @@ class TENG:
 
     def init(self, problem: Problem) -> TENGState:
         """The network fitted to :math:`u_0` on the sample grid, at :math:`t_0` (seeded; global RNG untouched)."""
+        from tqdm.auto import tqdm
+
         from pde_lab.natural_gradient import flat_parameters, gauss_newton
 
         periodic, hard = self._check(problem)
@@ -214,19 +215,31 @@ class TENG:
             raise ValueError(f"initial_condition must return finite values, one column per field {problem.fields}")
         norm = projection.norm(initial)
         vector, losses, tolerance = flat_parameters(network), [], _misfit_loss(self.fit_tolerance, norm)
+        bar = tqdm(total=self.fit_iterations, desc=f"{self.name} initial fit {problem.name}", dynamic_ncols=True,
+                   disable=not self._show_progress())
+
+        def report(_: int, loss: float) -> None:
+            bar.update(1)
+            bar.set_postfix(misfit=f"{math.sqrt(2 * loss) / max(norm, 1e-300):.2e}", refresh=False)
+
         for damping in (0.0, 1e-8):  # truncated Gauss–Newton until it stalls, then Levenberg–Marquardt
             fit = gauss_newton(
                 projection.residuals(initial), projection.jacobian, vector,
                 iterations=self.fit_iterations - len(losses), subset_sizes=(self.fit_subset_size,), damping=damping,
                 adapt_damping=damping > 0, line_search=8, tolerance=tolerance, rcond=self.fit_rcond,
-                generator=projection.generator,
+                generator=projection.generator, on_iteration=report,
             )
             vector, losses = fit.vector, losses + fit.losses
             if fit.converged or not fit.finite or len(losses) >= self.fit_iterations:
                 break
+        bar.update(len(losses) - bar.n)  # a rejected last step of a phase reports no iteration
+        bar.close()
         error = math.sqrt(2 * losses[-1]) / max(norm, 1e-300) if losses else 0.0
         return TENGState(problem, network, projection, vector, problem.time_span[0],
                          losses[-1] if losses else 0.0, error, losses)
+
+    def _show_progress(self) -> bool:
+        return sys.stderr.isatty() if self.progress is None else bool(self.progress)
 
     def step(self, state: TENGState) -> TENGState:
         """One TENG step of ``dt`` from ``state``; the loss is the last stage's least-squares loss, the
