@@ -37,9 +37,16 @@ class PeriodicEmbedding(nn.Module):
     amplitude of each harmonic is learned (periodicity stays exact: the frequencies are
     fixed); ``harmonics`` fixes :math:`M`. A constant column 1 is prepended, as in the paper's
     ``[t, 1, cos, sin]``. Constants are stored in float64 and cast to the input's dtype.
+
+    ``cross=True`` (two or more periodic axes) appends the mixed harmonics
+    :math:`[\cos(\mathbf k\cdot\boldsymbol\omega\mathbf x), \sin(\mathbf k\cdot\boldsymbol\omega\mathbf x)]`
+    for every integer wave vector with :math:`1 \le |k_i| \le M` on at least two axes and
+    :math:`|k_i| \le M` on all (one of each pair :math:`\pm\mathbf k`), so that products such as
+    :math:`\cos(kx)\cos(ly)` are linear in the features, as in the causal-PINN paper's NS embedding.
     """
 
-    def __init__(self, periods: dict[int, float], in_dim: int, harmonics: int = 5, trainable: bool = False) -> None:
+    def __init__(self, periods: dict[int, float], in_dim: int, harmonics: int = 5, trainable: bool = False,
+                 cross: bool = False) -> None:
         super().__init__()
         if isinstance(harmonics, bool) or not isinstance(harmonics, int) or harmonics < 1:
             raise ValueError(f"harmonics must be a positive int, got {harmonics!r}")
@@ -53,7 +60,14 @@ class PeriodicEmbedding(nn.Module):
         self.register_buffer("frequencies", frequencies)  # (n_axes, M)
         amplitude = torch.ones(len(self.axes), 2 * harmonics, dtype=torch.float64)
         self.amplitude = nn.Parameter(amplitude) if trainable else None
-        self.out_dim = len(self.others) + 1 + 2 * harmonics * len(self.axes)
+        if cross and (trainable or len(self.axes) < 2):
+            raise ValueError("cross harmonics need two or more periodic axes and trainable=False")
+        vectors = [k for k in itertools.product(range(-harmonics, harmonics + 1), repeat=len(self.axes))
+                   if sum(c != 0 for c in k) >= 2 and next(c for c in k if c) > 0] if cross else []
+        omega = torch.tensor([2 * math.pi / periods[a] for a in self.axes], dtype=torch.float64)
+        self.register_buffer("cross", torch.tensor(vectors, dtype=torch.float64).reshape(-1, len(self.axes)).T
+                             * omega[:, None], persistent=False)  # (n_axes, F): one column per mixed wave vector
+        self.out_dim = len(self.others) + 1 + 2 * harmonics * len(self.axes) + 2 * len(vectors)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         phase = points[:, self.axes, None] * self.frequencies.to(points.dtype)  # (n, axes, M)
@@ -61,7 +75,11 @@ class PeriodicEmbedding(nn.Module):
         if self.amplitude is not None:
             waves = waves * self.amplitude.to(points.dtype)
         ones = torch.ones_like(points[:, :1])
-        return torch.cat([points[:, self.others], ones, waves.flatten(1)], dim=1)
+        columns = [points[:, self.others], ones, waves.flatten(1)]
+        if self.cross.shape[1]:
+            mixed = points[:, self.axes] @ self.cross.to(points.dtype)
+            columns += [torch.cos(mixed), torch.sin(mixed)]
+        return torch.cat(columns, dim=1)
 
 
 class TemporalEncoding(nn.Module):
@@ -153,8 +171,8 @@ class CausalNetwork(nn.Module):
         Number of fields.
     periodic_axes
         Spatial axes embedded exactly (:class:`PeriodicEmbedding`).
-    harmonics, trainable_harmonics
-        :math:`M` and trainable amplitudes of the periodic embedding.
+    harmonics, trainable_harmonics, cross_harmonics
+        :math:`M`, trainable amplitudes and mixed wave vectors of the periodic embedding.
     temporal_powers
         ``()``: time rescaled to ``[-1, 1]``; else :class:`TemporalEncoding` of :math:`t - t_0`.
     fourier_features, fourier_scale
@@ -176,6 +194,7 @@ class CausalNetwork(nn.Module):
         periodic_axes: Sequence[int] = (),
         harmonics: int = 5,
         trainable_harmonics: bool = False,
+        cross_harmonics: bool = False,
         temporal_powers: Sequence[float] = (),
         fourier_features: int = 0,
         fourier_scale: float = 1.0,
@@ -200,7 +219,7 @@ class CausalNetwork(nn.Module):
         stages: list[nn.Module] = []
         width_in = in_dim
         if periodic:
-            stages.append(PeriodicEmbedding(periodic, in_dim, harmonics, trainable_harmonics))
+            stages.append(PeriodicEmbedding(periodic, in_dim, harmonics, trainable_harmonics, cross_harmonics))
             width_in = stages[-1].out_dim
         if temporal_powers:  # time is the first of the non-periodic columns after the embedding
             time_column = in_dim - 1 - len(periodic) if periodic else in_dim - 1

@@ -31,13 +31,14 @@ BUDGETS: dict[str, dict[str, Any]] = {
     "lpinn": {"adam_steps": 1000, "lbfgs_steps": 300, "n_labels": 64, "n_times": 26},
     # 2D heat: the CPU-scaled network and grid of `pde-lab bench teng` (the defaults, 40 x 5 on a 2D grid,
     # spend over 30 minutes in the initial fit alone)
-    # Allen–Cahn: u0 = x² cos(πx) has a kink at the periodic boundary, so the initial fit never meets
-    # its 1e-7 tolerance; with the 40 x 5 default each full-parameter fit iteration takes 5-10 s here.
-    # 20 x 3 reaches 4.8e-5 in 300 iterations. TENG-Heun needs dt <= 0.0025: at 0.005 the stage fits
-    # stop at losses up to 2.5e-7 and the error over t in [0, 1] is 4.0e-3, against 2.1e-4.
     "teng": {"scheme": "euler", "dt": 0.02, "iterations": 3,
              "problem:heat": {"dt": 0.1, "width": 20, "hidden_layers": 3, "points_per_axis": 48,
                               "subset_sizes": (512, 384), "fit_iterations": 400},
+             # Allen–Cahn: u0 = x² cos(πx) has a kink at the periodic boundary, so the initial fit never
+             # meets its 1e-7 tolerance, and with the 40 x 5 default each full-parameter fit iteration
+             # takes 5-10 s here; 20 x 3 reaches 4.8e-5 in 300 iterations. TENG-Heun needs dt <= 0.0025:
+             # at 0.005 the stage fits stop at losses up to 2.5e-7 and the error over t in [0, 1] is
+             # 4.0e-3, against 2.1e-4 (BENCHMARKS.md, 2026-12-06).
              "problem:allen-cahn": {"scheme": "heun", "dt": 0.0025, "iterations": 7, "width": 20,
                                     "hidden_layers": 3, "fit_iterations": 300},
              # 1D Burgers: `pde-lab bench teng-burgers`'s settings (TENG-Heun, dt = 1e-3, 30 x 3 network)

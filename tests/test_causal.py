@@ -9,7 +9,7 @@ import torch
 
 from geometries import Interval
 from pde_lab import Periodic, Problem, solve
-from pde_lab.architectures import CausalNetwork, ModifiedMLP, TemporalEncoding
+from pde_lab.architectures import CausalNetwork, ModifiedMLP, PeriodicEmbedding, TemporalEncoding
 from pde_lab.causal_weights import (
     EpsilonSchedule,
     causal_loss,
@@ -85,6 +85,25 @@ def test_periodic_embedding_makes_values_and_derivatives_periodic():
     assert grad_low[:, 0].abs().max() > 1e-3  # not periodic by being constant
 
 
+def test_cross_harmonics_span_the_products_of_the_axis_harmonics():
+    """M = 2 on two axes: 4 + 4 axis waves and 2·(2·4) mixed ones; cos(2x)·sin(y) is a combination."""
+    embedding = PeriodicEmbedding({0: 2 * math.pi, 1: math.pi}, 3, harmonics=2, cross=True)
+    assert embedding.out_dim == 1 + 1 + 8 + 16
+    points = torch.rand(200, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 7
+    features = embedding(points)
+    x, y = points[:, 0], points[:, 1]  # y has period pi: its harmonics are cos(2y), sin(2y), cos(4y), ...
+    target = torch.cos(2 * x) * torch.sin(4 * y)
+    coefficients = torch.linalg.lstsq(features, target[:, None]).solution
+    torch.testing.assert_close(features @ coefficients, target[:, None], rtol=0, atol=1e-10)
+    plain = PeriodicEmbedding({0: 2 * math.pi, 1: math.pi}, 3, harmonics=2)(points)
+    residual = target[:, None] - plain @ torch.linalg.lstsq(plain, target[:, None]).solution
+    assert residual.norm() > 0.1 * target.norm()  # the axis harmonics alone cannot
+    with pytest.raises(ValueError, match="two or more periodic axes"):
+        PeriodicEmbedding({0: 1.0}, 2, cross=True)
+    with pytest.raises(ValueError, match="cross_harmonics"):
+        solve(transport(), "causal", cross_harmonics=True)
+
+
 def test_modified_mlp_gates_between_the_two_encoders():
     torch.manual_seed(1)
     network = ModifiedMLP(3, 1, width=5, depth=2)
@@ -147,10 +166,17 @@ def test_benchmark_record_has_both_solvers_and_the_ratio_keys():
 
     record = run_benchmark("causal", fast=True)
     names = [row["name"] for row in record["rows"]]
-    assert names == ["causal allen-cahn", "pinn allen-cahn", "causal kuramoto-sivashinsky", "pinn kuramoto-sivashinsky"]
+    problems = ("allen-cahn", "kuramoto-sivashinsky", "navier-stokes-torus")
+    assert names == [f"{solver} {problem}" for problem in problems for solver in ("causal", "pinn")]
     for row in record["rows"]:
         assert row["rel_l2"] is not None and math.isfinite(row["rel_l2"]) and row["wall_s"] > 0
-    for problem in ("allen-cahn", "kuramoto-sivashinsky"):
+        over_time = row.get("rel_l2_over_time")
+        assert (over_time is not None) == row["name"].endswith("navier-stokes-torus")
+        if over_time:  # the NS error at each evaluation time, from t0 to t1
+            times = [t for t, _ in over_time]
+            assert times[0] == 0.0 and math.isclose(times[-1], 0.05) and times == sorted(times)
+            assert all(math.isfinite(e) for _, e in over_time)
+    for problem in problems:
         assert f"{problem}_pinn_wall_over_causal_wall" in record["ratios"]
         assert f"{problem}_pinn_rel_l2_over_causal_rel_l2" in record["ratios"]
 

@@ -15,6 +15,8 @@ CONFIGURATIONS = [
     dict(architecture="modified-mlp", periodic_axes=(0,), harmonics=2, trainable_harmonics=True,
          temporal_powers=(-1.0, 0.0, 1.0)),
     dict(architecture="mlp", periodic_axes=(0, 1), harmonics=2, fourier_features=8, fourier_scale=2.0),
+    dict(architecture="modified-mlp", periodic_axes=(0, 1), harmonics=2, cross_harmonics=True,
+         temporal_powers=(0.0, 1.0)),
     dict(architecture="modified-mlp", fourier_features=6, activation="sin"),
 ]
 

@@ -167,7 +167,7 @@ def test_allen_cahn_of_the_causal_paper_is_tracked_to_its_initial_fit():
 
     u0 has a kink at the periodic boundary (u_x jumps from -2 to 2), so no smooth periodic
     network fits it to 1e-7: 100 fit iterations reach 7.6e-4. Measured: relative L2 4.5e-4 over
-    space-time (below the fit's error: the kink is smoothed by diffusion), about 9 s.
+    space-time, below the fit's own error; about 9 s.
     """
     from problems import allen_cahn
 

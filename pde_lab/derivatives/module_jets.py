@@ -85,7 +85,12 @@ def _periodic(module: Any, series: Series) -> Series:
     waves = _map(waves, lambda w: w.flatten(-2))
     others = _map(series, lambda c: c[..., module.others])
     ones = [torch.ones_like(series[0][..., :1])] + [None] * (len(series) - 1)
-    return _cat([others, ones, waves], [len(module.others), 1, 2 * frequencies.numel()])
+    parts, widths = [others, ones, waves], [len(module.others), 1, 2 * frequencies.numel()]
+    if module.cross.shape[1]:  # mixed harmonics cos/sin(x_axes @ cross)
+        cross = module.cross.to(series[0].dtype)
+        mixed_sin, mixed_cos = _sin_cos(_map(series, lambda c: c[..., module.axes] @ cross))
+        parts, widths = parts + [mixed_cos, mixed_sin], widths + [cross.shape[1]] * 2
+    return _cat(parts, widths)
 
 
 def _temporal(module: Any, series: Series) -> Series:

@@ -59,8 +59,10 @@ class CausalPINN:
     ----------
     architecture, width, depth, activation
         Trunk: ``"modified-mlp"`` or ``"mlp"``, hidden width, number of hidden layers.
-    harmonics, trainable_harmonics
-        Periodic embedding: :math:`M` harmonics per periodic axis; learned amplitudes.
+    harmonics, trainable_harmonics, cross_harmonics
+        Periodic embedding: :math:`M` harmonics per periodic axis; learned amplitudes; the mixed
+        harmonics :math:`\\cos, \\sin(\\mathbf k \\cdot \\boldsymbol\\omega \\mathbf x)` of two or more
+        periodic axes (the paper's NS embedding; they span its products :math:`\\cos(kx)\\cos(ly)`, ...).
     temporal_powers
         Temporal encoding :math:`[10^j (t - t_{start})]_j`; ``()`` for none.
     fourier_features, fourier_scale
@@ -98,6 +100,7 @@ class CausalPINN:
     activation: str = "tanh"
     harmonics: int = 5
     trainable_harmonics: bool = False
+    cross_harmonics: bool = False
     temporal_powers: tuple[float, ...] = ()
     fourier_features: int = 0
     fourier_scale: float = 1.0
@@ -163,6 +166,9 @@ class CausalPINN:
         if not problem.is_time_dependent or problem.initial_condition is None:
             raise ValueError(f"the causal PINN orders residuals in time; problem {problem.name!r} is steady. "
                              "Use solver='pinn' for steady problems.")
+        if self.cross_harmonics and (self.trainable_harmonics or len(_embedded_axes(problem)) < 2):
+            raise ValueError(f"cross_harmonics needs two or more periodic axes (problem {problem.name!r} has "
+                             f"{len(_embedded_axes(problem))}) and trainable_harmonics=False")
         if self.residual_weights is not None and len(self.residual_weights) != len(problem.fields):
             raise ValueError(f"residual_weights has {len(self.residual_weights)} entries; the problem has "
                              f"{len(problem.fields)} residuals ({', '.join(problem.fields)})")
@@ -320,7 +326,7 @@ class CausalPINN:
             np.append(lower, span[0]), np.append(upper, span[1]), len(problem.fields), width=self.width,
             depth=self.depth, activation=self.activation, architecture=self.architecture, periodic_axes=periodic,
             harmonics=self.harmonics, trainable_harmonics=self.trainable_harmonics,
-            temporal_powers=self.temporal_powers, fourier_features=self.fourier_features,
+            cross_harmonics=self.cross_harmonics, temporal_powers=self.temporal_powers, fourier_features=self.fourier_features,
             fourier_scale=self.fourier_scale, generator=_generator(self.seed + 3))
         return network.to(device=device, dtype=dtype)
 
