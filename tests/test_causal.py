@@ -86,7 +86,8 @@ def test_periodic_embedding_makes_values_and_derivatives_periodic():
 
 
 def test_cross_harmonics_span_the_products_of_the_axis_harmonics():
-    """M = 2 on two axes: 4 + 4 axis waves and 2·(2·4) mixed ones; cos(2x)·sin(y) is a combination."""
+    """M = 2 on two axes: 4 + 4 axis waves and 2·(2·4) mixed ones; cos(2x)·sin(4y) (y has period π)
+    is a combination of them, and not of the axis waves alone."""
     embedding = PeriodicEmbedding({0: 2 * math.pi, 1: math.pi}, 3, harmonics=2, cross=True)
     assert embedding.out_dim == 1 + 1 + 8 + 16
     points = torch.rand(200, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 7

@@ -326,8 +326,9 @@ class CausalPINN:
             np.append(lower, span[0]), np.append(upper, span[1]), len(problem.fields), width=self.width,
             depth=self.depth, activation=self.activation, architecture=self.architecture, periodic_axes=periodic,
             harmonics=self.harmonics, trainable_harmonics=self.trainable_harmonics,
-            cross_harmonics=self.cross_harmonics, temporal_powers=self.temporal_powers, fourier_features=self.fourier_features,
-            fourier_scale=self.fourier_scale, generator=_generator(self.seed + 3))
+            cross_harmonics=self.cross_harmonics, temporal_powers=self.temporal_powers,
+            fourier_features=self.fourier_features, fourier_scale=self.fourier_scale,
+            generator=_generator(self.seed + 3))
         return network.to(device=device, dtype=dtype)
 
 

@@ -22,8 +22,7 @@ PAPER_SETTINGS: dict[str, dict[str, Any]] = {
                                          epsilons=(1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2), steps_per_epsilon=200_000,
                                          time_chunks=32, n_space=256, initial_weight=1e4, initial_in_exponent=True),
     "navier-stokes-torus": dict(architecture="modified-mlp", width=128, depth=4, harmonics=5, cross_harmonics=True,
-                                windows=20,
-                                temporal_powers=(0.0, 1.0, 2.0), epsilons=(1e-3, 1e-2, 1e-1, 1.0),
+                                windows=20, temporal_powers=(0.0, 1.0, 2.0), epsilons=(1e-3, 1e-2, 1e-1, 1.0),
                                 steps_per_epsilon=100_000, time_chunks=32, n_space=256, initial_weight=1e5,
                                 initial_in_exponent=True, residual_weights=(1.0, 100.0), decay_steps=10_000),
 }
