@@ -64,9 +64,9 @@ class PeriodicEmbedding(nn.Module):
             raise ValueError("cross harmonics need two or more periodic axes and trainable=False")
         vectors = [k for k in itertools.product(range(-harmonics, harmonics + 1), repeat=len(self.axes))
                    if sum(c != 0 for c in k) >= 2 and next(c for c in k if c) > 0] if cross else []
-        omega = torch.tensor([2 * math.pi / periods[a] for a in self.axes], dtype=torch.float64)
+        omega = frequencies[:, :1]  # the first harmonic, 2 pi / L, per axis
         self.register_buffer("cross", torch.tensor(vectors, dtype=torch.float64).reshape(-1, len(self.axes)).T
-                             * omega[:, None], persistent=False)  # (n_axes, F): one column per mixed wave vector
+                             * omega, persistent=False)  # (n_axes, F): one column per mixed wave vector
         self.out_dim = len(self.others) + 1 + 2 * harmonics * len(self.axes) + 2 * len(vectors)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:

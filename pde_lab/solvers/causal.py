@@ -166,9 +166,10 @@ class CausalPINN:
         if not problem.is_time_dependent or problem.initial_condition is None:
             raise ValueError(f"the causal PINN orders residuals in time; problem {problem.name!r} is steady. "
                              "Use solver='pinn' for steady problems.")
-        if self.cross_harmonics and (self.trainable_harmonics or len(_embedded_axes(problem)) < 2):
+        periodic = len(_embedded_axes(problem)) if self.cross_harmonics else 0
+        if self.cross_harmonics and (self.trainable_harmonics or periodic < 2):
             raise ValueError(f"cross_harmonics needs two or more periodic axes (problem {problem.name!r} has "
-                             f"{len(_embedded_axes(problem))}) and trainable_harmonics=False")
+                             f"{periodic}) and trainable_harmonics=False")
         if self.residual_weights is not None and len(self.residual_weights) != len(problem.fields):
             raise ValueError(f"residual_weights has {len(self.residual_weights)} entries; the problem has "
                              f"{len(problem.fields)} residuals ({', '.join(problem.fields)})")

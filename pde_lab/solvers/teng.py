@@ -220,7 +220,7 @@ class TENG:
 
         def report(_: int, loss: float) -> None:
             bar.update(1)
-            bar.set_postfix(misfit=f"{math.sqrt(2 * loss) / max(norm, 1e-300):.2e}", refresh=False)
+            bar.set_postfix(misfit=f"{_relative_misfit(loss, norm):.2e}", refresh=False)
 
         for damping in (0.0, 1e-8):  # truncated Gauss–Newton until it stalls, then Levenberg–Marquardt
             fit = gauss_newton(
@@ -234,7 +234,7 @@ class TENG:
                 break
         bar.update(len(losses) - bar.n)  # a rejected last step of a phase reports no iteration
         bar.close()
-        error = math.sqrt(2 * losses[-1]) / max(norm, 1e-300) if losses else 0.0
+        error = _relative_misfit(losses[-1], norm) if losses else 0.0
         return TENGState(problem, network, projection, vector, problem.time_span[0],
                          losses[-1] if losses else 0.0, error, losses)
 
@@ -335,6 +335,11 @@ class TENG:
 def _misfit_loss(misfit: float, norm: float) -> float:
     """The least-squares loss ½ (misfit · norm)² of a relative L2 ``misfit`` to a target of grid norm ``norm``."""
     return 0.5 * (misfit * norm) ** 2
+
+
+def _relative_misfit(loss: float, norm: float) -> float:
+    """The relative L2 misfit of a least-squares ``loss`` (the inverse of :func:`_misfit_loss`)."""
+    return math.sqrt(2 * loss) / max(norm, 1e-300)
 
 
 @dataclass(frozen=True)
