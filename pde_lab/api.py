@@ -17,6 +17,8 @@ SOLVERS: dict[str, str] = {
     "causal": "pde_lab.solvers.causal:CausalPINN",
     "lpinn": "pde_lab.solvers.lagrangian:LagrangianPINN",
     "teng": "pde_lab.solvers.teng:TENG",
+    "tdvp": "pde_lab.solvers.tdvp:TDVP",
+    "obti": "pde_lab.solvers.obti:OBTI",
     "pinn-ngd": "pde_lab.solvers.pinn_ngd:PINNNGD",
     "pig": "pde_lab.solvers.gaussians:PIG",
     "hc-moe": "pde_lab.solvers.moe:HCMoE",
