@@ -40,7 +40,6 @@ def run(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
     from problems import allen_cahn_2d, heat
 
     shared = {k: v for k, v in PERIODIC_2D.items() if k not in ("scheme", "subset_sizes", "rcond")}
-    shared.update(_FAST if fast else {}, device=device, progress=False)
     t_final = 0.02 if fast else T_FINAL
     rows, ratios = [], {}
     for make, teng in ((heat, PERIODIC_2D), (allen_cahn_2d, NONLINEAR_2D)):
@@ -48,8 +47,8 @@ def run(device: str = "cpu", fast: bool = False) -> dict[str, Any]:
         reference = problem.reference()
         found = {}
         for label, (solver, own) in BASELINES.items():
-            options = dict(shared, **(teng if solver == "teng" else own))
-            options.update(_FAST if fast else {}, device=device, progress=False)
+            options = {**shared, **(teng if solver == "teng" else own), **(_FAST if fast else {}),
+                       "device": device, "progress": False}
             if fast and solver == "teng":
                 options["subset_sizes"] = (None,)
             if fast and solver == "obti":

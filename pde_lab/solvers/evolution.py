@@ -190,6 +190,24 @@ class NetworkEvolution:
         """One step of ``dt`` from ``state`` (each subclass makes it its own way)."""
         raise NotImplementedError(f"{type(self).__name__} does not define its step")
 
+    def _target_step(self, state: EvolutionState, stage) -> EvolutionState:
+        """One Euler/Heun step by fitting targets (TENG, OBTI): the Euler target
+        :math:`u_{\\theta_n} + \\Delta t F[u_{\\theta_n}]`, then for Heun
+        :math:`u_{\\theta_n} + \\tfrac{\\Delta t}{2}(F[u_{\\theta_n}] + F[u_{\\tilde\\theta}])` from the first
+        stage's :math:`\\tilde\\theta`. ``stage(projection, target, vector, iterations)`` fits one target and
+        returns ``(vector, loss, iterations)``, the loss NaN where the fit broke down (no second stage then).
+        The stages take the subclass's ``iterations`` and ``heun_iterations``; the step's loss is the last
+        stage's, its iterations those of all stages."""
+        problem, projection, vector, t, dt = state.problem, state.projection, state.vector, state.t, self.dt
+        values = projection.values(vector)
+        rate = projection.rate(problem, vector, t)
+        vector, loss, iterations = stage(projection, values + dt * rate, vector, self.iterations)
+        if self.scheme == "heun" and math.isfinite(loss):
+            target = values + 0.5 * dt * (rate + projection.rate(problem, vector, t + dt))
+            vector, loss, more = stage(projection, target, vector, self.heun_iterations)
+            iterations += more
+        return dataclasses.replace(state, vector=vector, t=t + dt, loss=loss, iterations=iterations)
+
     def sample_grid(self, problem: Problem, periodic, device, dtype) -> Grid:
         """The fixed tensor grid and quadrature weights: periodic axes get ``n`` nodes without the right
         end (weights :math:`L/n`); other axes ``n`` interior nodes (weights :math:`L/(n+1)`), since the
@@ -270,6 +288,12 @@ def positive_int(name: str, value) -> None:
     """Raise ``ValueError`` unless ``value`` is an int ≥ 1 (a bool is not)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def unit_interval(name: str, value) -> None:
+    """Raise ``ValueError`` unless ``value`` is a number in [0, 1) (a bool is not)."""
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 <= value < 1):
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
 
 
 def misfit_loss(misfit: float, norm: float) -> float:

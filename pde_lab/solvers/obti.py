@@ -19,13 +19,13 @@ The network, grid, initial fit and step loop are TENG's (:mod:`pde_lab.solvers.e
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 import torch
 
-from pde_lab.solvers.evolution import EvolutionState, NetworkEvolution, misfit_loss, positive_int
+from pde_lab.solvers.evolution import (EvolutionState, NetworkEvolution, misfit_loss, positive_int,
+                                       unit_interval)
 from pde_lab.solvers.teng_projection import Projection
 
 __all__ = ["OBTI"]
@@ -65,15 +65,7 @@ class OBTI(NetworkEvolution):
 
     def step(self, state: EvolutionState) -> EvolutionState:
         """One step of ``dt``; the loss is the last stage's least-squares loss, the iterations those of all stages."""
-        problem, projection, vector, t, dt = state.problem, state.projection, state.vector, state.t, self.dt
-        values = projection.values(vector)
-        rate = projection.rate(problem, vector, t)
-        vector, loss, iterations = self._stage(projection, values + dt * rate, vector, self.iterations)
-        if self.scheme == "heun" and math.isfinite(loss):
-            target = values + 0.5 * dt * (rate + projection.rate(problem, vector, t + dt))
-            vector, loss, more = self._stage(projection, target, vector, self.heun_iterations)
-            iterations += more
-        return dataclasses.replace(state, vector=vector, t=t + dt, loss=loss, iterations=iterations)
+        return self._target_step(state, self._stage)
 
     def _stage(self, projection: Projection, target: torch.Tensor, vector: torch.Tensor,
                iterations: int) -> tuple[torch.Tensor, float, int]:
@@ -130,6 +122,4 @@ class OBTI(NetworkEvolution):
                                                         and math.isfinite(self.learning_rate)
                                                         and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
-        if isinstance(self.step_tolerance, bool) or not (isinstance(self.step_tolerance, (int, float))
-                                                         and 0 <= self.step_tolerance < 1):
-            raise ValueError(f"step_tolerance must be a number in [0, 1), got {self.step_tolerance!r}")
+        unit_interval("step_tolerance", self.step_tolerance)

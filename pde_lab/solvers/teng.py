@@ -31,12 +31,12 @@ baselines the paper compares TENG with, OBTI and TDVP (:mod:`pde_lab.solvers.evo
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
 
-from pde_lab.solvers.evolution import EvolutionState, NetworkEvolution, misfit_loss, positive_int
+from pde_lab.solvers.evolution import (EvolutionState, NetworkEvolution, misfit_loss, positive_int,
+                                       unit_interval)
 from pde_lab.solvers.teng_network import TENGNetwork
 from pde_lab.solvers.teng_projection import Projection
 from pde_lab.solvers.time_series_field import TimeSeriesField
@@ -119,29 +119,20 @@ class TENG(NetworkEvolution):
     def step(self, state: EvolutionState) -> EvolutionState:
         """One TENG step of ``dt`` from ``state``; the loss is the last stage's least-squares loss, the
         iterations those of all stages."""
-        problem, projection, vector, t, dt = state.problem, state.projection, state.vector, state.t, self.dt
-        values = projection.values(vector)
-        rate = projection.rate(problem, vector, t)
-        result = self._stage(projection, values + dt * rate, vector, self.iterations)
-        iterations = result.iterations
-        if self.scheme == "heun" and result.finite:
-            target = values + 0.5 * dt * (rate + projection.rate(problem, result.vector, t + dt))
-            result = self._stage(projection, target, result.vector, self.heun_iterations)
-            iterations += result.iterations
-        loss = result.loss if result.finite else float("nan")
-        return dataclasses.replace(state, vector=result.vector, t=t + dt, loss=loss, iterations=iterations)
+        return self._target_step(state, self._stage)
 
-    def _stage(self, projection: Projection, target: torch.Tensor, vector: torch.Tensor, iterations: int):
-        """Gauss–Newton on one stage's target, with its early stops (``step_tolerance``, ``stall_ratio``)."""
+    def _stage(self, projection: Projection, target: torch.Tensor, vector: torch.Tensor,
+               iterations: int) -> tuple[torch.Tensor, float, int]:
+        """Gauss–Newton on one stage's target, with its early stops (``step_tolerance``, ``stall_ratio``):
+        the parameters, their loss (NaN if the fit broke down) and the iterations taken."""
         norm = projection.norm(target)
         stall = (2, self.stall_ratio, misfit_loss(self.stall_misfit, norm)) if self.stall_ratio else None
-        return projection.fit(target, vector, iterations, self.rcond, misfit_loss(self.step_tolerance, norm), stall)
+        result = projection.fit(target, vector, iterations, self.rcond, misfit_loss(self.step_tolerance, norm), stall)
+        return result.vector, result.loss if result.finite else float("nan"), result.iterations
 
     def _check_options(self) -> None:
         for name in ("step_tolerance", "stall_ratio"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 <= value < 1):
-                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+            unit_interval(name, getattr(self, name))
         if isinstance(self.stall_misfit, bool) or not (isinstance(self.stall_misfit, (int, float))
                                                        and self.stall_misfit > 0):
             raise ValueError(f"stall_misfit must be a positive number, got {self.stall_misfit!r}")
