@@ -212,7 +212,8 @@ def gauss_newton(
         ``None`` uses every parameter. TENG: ``(1536, 1024)``.
     damping, adapt_damping
         Tikhonov :math:`\lambda`; with ``adapt_damping`` :math:`\lambda` grows tenfold when a
-        step is rejected and an accepted full step divides it by 3.
+        step is rejected and an accepted full step divides it by 3. Once :math:`\lambda` exceeds
+        :math:`10^{16}\|J_S\|_F^2` the step is below rounding: the loop stops (``stalled``).
     line_search
         ``K > 0``: a halving line search over :math:`\eta = 2^{-k}`, ``k = 0..K``, that keeps
         halving while the loss falls (or until it first falls below the current loss); 0 takes
@@ -290,6 +291,10 @@ def gauss_newton(
         if guarded and not candidate_loss < loss:  # rejected: the loss did not fall
             if adapt_damping:
                 result.damping = max(10 * result.damping, 1e-12)
+                if result.damping > 1e16 * float(matrix.square().sum()):  # the step is below rounding
+                    result.losses.append(loss)
+                    result.iterations, result.stalled = iteration + 1, True
+                    break
             elif columns is None:  # a deterministic step cannot do better next time
                 result.losses.append(loss)
                 result.iterations = iteration + 1

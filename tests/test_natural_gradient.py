@@ -219,6 +219,19 @@ def test_stall_stops_at_the_floor_of_an_inconsistent_fit_and_not_before():
                      stall=(0, 0.9))
 
 
+
+def test_adaptive_damping_stops_at_a_floor_instead_of_overflowing():
+    """Levenberg–Marquardt started at the least-squares solution of an inconsistent fit rejects every
+    step and raises its damping tenfold each time; it stops (stalled) once the step is below rounding,
+    where it used to reach an infinite damping and raise (a TENG initial fit with fit_tolerance 1e-11)."""
+    a, b = _random((30, 6), 3), _random((30,), 4)
+    best = torch.linalg.lstsq(a, b[:, None]).solution[:, 0]
+    result = gauss_newton(lambda v: a @ v - b, lambda v, c: a, best, iterations=1000, damping=1e-8,
+                          adapt_damping=True, line_search=8, tolerance=0.0)
+    assert result.stalled and not result.converged and result.iterations < 60
+    assert result.loss == pytest.approx(0.5 * float((a @ best - b).square().sum()), rel=1e-12)
+
+
 # ------------------------------------------------------------------- pinn-ngd
 NGD = dict(width=16, depth=1, n_interior=200, n_boundary=80, device="cpu", progress=False)
 

@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, str] = {
     "teng": "pde_lab.bench.teng:run",
     "teng-burgers": "pde_lab.bench.teng:burgers_1d",
     "teng-baselines": "pde_lab.bench.teng_baselines:run",
+    "teng-ks": "pde_lab.bench.teng_stiff:run",
     "pinn-ngd": "pde_lab.bench.teng:pinn_ngd",
     "lpinn": "pde_lab.bench.lagrangian_gaussians:lpinn",
     "pig": "pde_lab.bench.lagrangian_gaussians:pig",

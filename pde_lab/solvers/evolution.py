@@ -21,9 +21,9 @@ then tanh, ``hidden_layers`` × [Dense(``width``), tanh], Dense(fields), times
 :math:`u_0` on the grid first, by Gauss–Newton with a line search and then
 Levenberg–Marquardt, to ``fit_tolerance`` (relative): no step can beat this fit.
 
-Between steps the returned solution interpolates linearly in time between the networks at
-the two neighbouring step times (exact at the step times; error :math:`\le \Delta t^2
-\max|u_{tt}|/8`, below a second-order scheme's own :math:`O(\Delta t^2)` error constant).
+Between steps the returned solution interpolates in time through the networks at the four
+nearest step times (cubic Lagrange, :class:`~pde_lab.solvers.time_series_field.TimeSeriesField`):
+exact at the step times, error :math:`O(\Delta t^4)` between them.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from pde_lab.conditions import Dirichlet, Periodic
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
+from pde_lab.solvers.exponential_targets import EXPONENTIAL, ExponentialTargets, check_periodic_grid
 from pde_lab.solvers.teng_network import TENGNetwork
 from pde_lab.solvers.teng_projection import Grid, Projection
 from pde_lab.solvers.time_series_field import TimeSeriesField
@@ -90,7 +91,7 @@ class NetworkEvolution:
 
     name = "evolution"
     #: The schemes a subclass offers.
-    schemes: ClassVar[tuple[str, ...]] = ("euler", "heun")
+    schemes: ClassVar[tuple[str, ...]] = ("euler", "heun", "etd1", "etd2", "etdrk4")
 
     # ----------------------------------------------------------------- public
     def solve(self, problem: Problem) -> Solution:
@@ -183,24 +184,44 @@ class NetworkEvolution:
         bar.update(len(losses) - bar.n)  # a rejected last step of a phase reports no iteration
         bar.close()
         error = relative_misfit(losses[-1], norm) if losses else 0.0
+        exponential = None
+        if self.scheme in EXPONENTIAL:
+            n = round(len(grid.points) ** (1 / problem.spatial_dim))
+            exponential = ExponentialTargets(problem, grid.points, n, self.dt, type(self).__name__)
         return EvolutionState(problem, network, projection, vector, problem.time_span[0],
-                              losses[-1] if losses else 0.0, error, losses)
+                              losses[-1] if losses else 0.0, error, losses, exponential=exponential)
 
     def step(self, state: EvolutionState) -> EvolutionState:
         """One step of ``dt`` from ``state`` (each subclass makes it its own way)."""
         raise NotImplementedError(f"{type(self).__name__} does not define its step")
 
     def _target_step(self, state: EvolutionState, stage) -> EvolutionState:
-        """One Euler/Heun step by fitting targets (TENG, OBTI): the Euler target
+        """One step by fitting targets (TENG, OBTI): the Euler target
         :math:`u_{\\theta_n} + \\Delta t F[u_{\\theta_n}]`, then for Heun
         :math:`u_{\\theta_n} + \\tfrac{\\Delta t}{2}(F[u_{\\theta_n}] + F[u_{\\tilde\\theta}])` from the first
-        stage's :math:`\\tilde\\theta`. ``stage(projection, target, vector, iterations)`` fits one target and
-        returns ``(vector, loss, iterations)``, the loss NaN where the fit broke down (no second stage then).
-        The stages take the subclass's ``iterations`` and ``heun_iterations``; the step's loss is the last
-        stage's, its iterations those of all stages."""
+        stage's :math:`\\tilde\\theta`; the exponential schemes (``etd1``, ``etd2``, ``etdrk4``) take the
+        targets of :mod:`pde_lab.solvers.exponential_targets` (``state.exponential``) instead.
+        ``stage(projection, target, vector, iterations)`` fits one target and returns
+        ``(vector, loss, iterations)``, the loss NaN where the fit broke down (no later stage then).
+        The first stage takes the subclass's ``iterations``, the later ones ``heun_iterations``; the
+        step's loss is the last stage's, its iterations those of all stages."""
         problem, projection, vector, t, dt = state.problem, state.projection, state.vector, state.t, self.dt
         values = projection.values(vector)
         rate = projection.rate(problem, vector, t)
+        if state.exponential is not None:
+            loss, iterations, stages = float("nan"), 0, 0
+
+            def fit(target: torch.Tensor, fraction: float, last: bool):
+                nonlocal vector, loss, iterations, stages
+                vector, loss, taken = stage(projection, target, vector,
+                                            self.heun_iterations if stages else self.iterations)
+                iterations, stages = iterations + taken, stages + 1
+                if last or not math.isfinite(loss):
+                    return None
+                return projection.values(vector), projection.rate(problem, vector, t + fraction * dt)
+
+            state.exponential.step(self.scheme, values, rate, fit)
+            return dataclasses.replace(state, vector=vector, t=t + dt, loss=loss, iterations=iterations)
         vector, loss, iterations = stage(projection, values + dt * rate, vector, self.iterations)
         if self.scheme == "heun" and math.isfinite(loss):
             target = values + 0.5 * dt * (rate + projection.rate(problem, vector, t + dt))
@@ -281,6 +302,8 @@ class NetworkEvolution:
         if not all(periodic) and not dirichlet:
             raise ValueError(f"{problem.name!r}: every axis needs a Periodic condition or the homogeneous Dirichlet "
                              f"condition u = 0, which {solver} imposes exactly")
+        if self.scheme in EXPONENTIAL:
+            check_periodic_grid(tuple(periodic), solver, self.scheme)
         return tuple(periodic), not all(periodic)
 
 
@@ -319,6 +342,7 @@ class EvolutionState:
     initial_fit_error: float
     fit_losses: list[float]
     iterations: int = 0  # optimizer iterations (or rate solves) of the last step, all stages
+    exponential: ExponentialTargets | None = None  # the exponential schemes' functions of dt L
 
     @property
     def grid(self) -> Grid:

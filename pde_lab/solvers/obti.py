@@ -38,7 +38,7 @@ class OBTI(NetworkEvolution):
     Parameters
     ----------
     scheme
-        ``"heun"`` (two stages) or ``"euler"``.
+        ``"heun"`` (two stages) or ``"euler"``; or TENG's exponential ``"etdrk4"``, ``"etd2"``, ``"etd1"``.
     optimizer
         ``"adam"`` or ``"lbfgs"``.
     iterations, heun_iterations

@@ -27,7 +27,7 @@ from pde_lab.conditions import Periodic
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 
-__all__ = ["Spectral", "SpectralEngine"]
+__all__ = ["Spectral", "SpectralEngine", "grid_rate", "linear_symbol"]
 
 
 class SpectralEngine:
@@ -118,16 +118,8 @@ class Spectral:
         n_points, n_fields, spatial = mesh.shape[0], len(problem.fields), tuple(range(1, len(shape) + 1))
         start = time.perf_counter()
         with PeakMemory("cpu") as memory:
-            def rate(values: torch.Tensor, instant: float = t0) -> torch.Tensor:
-                from pde_lab.fields import Fields, as_field_tuple
-
-                points = torch.as_tensor(np.column_stack([mesh, np.full(n_points, instant)]))
-                engine = SpectralEngine(values, shape, lengths)
-                f = Fields(lambda x: values, points, problem.fields, problem.coordinate_names, engine)
-                out = as_field_tuple(problem.rate(f, problem.parameters), problem.fields)
-                return torch.stack([o.expand(n_points) if o.numel() == 1 else o for o in out], dim=1)
-
-            symbol = self._linear_symbol(rate, n_points, n_fields, shape)
+            rate = grid_rate(problem, mesh, shape, lengths)
+            symbol = linear_symbol(rate, n_fields, shape)
             mask = _dealias_mask(shape) if self.dealias else 1.0
 
             def nonlinear(v_hat: np.ndarray) -> np.ndarray:
@@ -181,32 +173,54 @@ class Spectral:
             return np.linspace(*problem.time_span, self.n_saves)
         return np.unique(problem.evaluation_points()[:, -1])
 
-    @staticmethod
-    def _linear_symbol(rate, n_points: int, n_fields: int, shape: tuple[int, ...]) -> np.ndarray:
-        """Diagonal of the Fréchet derivative of the rate at u = 0, per field and mode."""
-        import torch
 
-        rng = np.random.default_rng(0)
-        spatial = tuple(range(1, len(shape) + 1))
-        estimates = []
-        for _ in range(2):
-            # real directions whose Fourier coefficients all have modulus ~1
-            phases = np.fft.fftn(rng.standard_normal((n_fields, *shape)), axes=spatial)
-            direction = np.fft.ifftn(phases / np.abs(phases), axes=spatial).real
-            symbol = np.empty((n_fields, *shape), dtype=complex)
-            for j in range(n_fields):
-                tangent = np.zeros((n_fields, *shape))
-                tangent[j] = direction[j]
-                tangent_t = torch.as_tensor(tangent.reshape(n_fields, -1).T.copy())
-                zero = torch.zeros_like(tangent_t)
-                _, response = torch.func.jvp(rate, (zero,), (tangent_t,))
-                response_hat = np.fft.fftn(response[:, j].numpy().reshape(shape))
-                symbol[j] = response_hat / np.fft.fftn(direction[j])
-            estimates.append(symbol)
-        scale = 1.0 + np.abs(estimates[0]).max()
-        if np.abs(estimates[0] - estimates[1]).max() > 1e-8 * scale:
-            raise ValueError("spectral needs a constant-coefficient linear part; this rate's varies in space")
-        return estimates[0]
+def grid_rate(problem: Problem, mesh: np.ndarray, shape: tuple[int, ...], lengths: tuple[float, ...]):
+    """The problem's rate on a uniform periodic tensor grid (``mesh`` ``(n, d)``, ``"ij"`` order), every
+    derivative by FFT: ``rate(values (n, fields), instant) -> (n, fields)``, a torch function."""
+    import torch
+
+    from pde_lab.fields import Fields, as_field_tuple
+
+    n_points = len(mesh)
+    t0 = problem.time_span[0]
+
+    def rate(values: torch.Tensor, instant: float = t0) -> torch.Tensor:
+        points = torch.as_tensor(np.column_stack([mesh, np.full(n_points, instant)]))
+        engine = SpectralEngine(values, shape, lengths)
+        f = Fields(lambda x: values, points, problem.fields, problem.coordinate_names, engine)
+        out = as_field_tuple(problem.rate(f, problem.parameters), problem.fields)
+        return torch.stack([o.expand(n_points) if o.numel() == 1 else o for o in out], dim=1)
+
+    return rate
+
+
+def linear_symbol(rate, n_fields: int, shape: tuple[int, ...], solver: str = "spectral") -> np.ndarray:
+    """Diagonal of the Fréchet derivative of ``rate`` (from :func:`grid_rate`) at u = 0, per field and
+    Fourier mode, ``(n_fields, *shape)`` complex; ``ValueError`` (naming ``solver``) unless it is diagonal,
+    i.e. the linear part has constant coefficients."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    spatial = tuple(range(1, len(shape) + 1))
+    estimates = []
+    for _ in range(2):
+        # real directions whose Fourier coefficients all have modulus ~1
+        phases = np.fft.fftn(rng.standard_normal((n_fields, *shape)), axes=spatial)
+        direction = np.fft.ifftn(phases / np.abs(phases), axes=spatial).real
+        symbol = np.empty((n_fields, *shape), dtype=complex)
+        for j in range(n_fields):
+            tangent = np.zeros((n_fields, *shape))
+            tangent[j] = direction[j]
+            tangent_t = torch.as_tensor(tangent.reshape(n_fields, -1).T.copy())
+            zero = torch.zeros_like(tangent_t)
+            _, response = torch.func.jvp(rate, (zero,), (tangent_t,))
+            response_hat = np.fft.fftn(response[:, j].numpy().reshape(shape))
+            symbol[j] = response_hat / np.fft.fftn(direction[j])
+        estimates.append(symbol)
+    scale = 1.0 + np.abs(estimates[0]).max()
+    if np.abs(estimates[0] - estimates[1]).max() > 1e-8 * scale:
+        raise ValueError(f"{solver} needs a constant-coefficient linear part; this rate's varies in space")
+    return estimates[0]
 
 
 def _dealias_mask(shape: tuple[int, ...]) -> np.ndarray:

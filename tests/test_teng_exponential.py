@@ -1,0 +1,176 @@
+"""TENG's exponential schemes (etd1, etd2): phi functions, symbols, orders, stiffness, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from geometries import Interval, Rectangle
+from pde_lab import Dirichlet, Periodic, Problem, solve
+from pde_lab.solvers.exponential_targets import ExponentialTargets, phi_functions
+from pde_lab.solvers.obti import OBTI
+from pde_lab.solvers.teng import TENG
+from problems.kuramoto_sivashinsky import kuramoto_sivashinsky
+from tests.test_teng import SMALL, heat_1d
+
+#: A small network on 64 points: KS's u0 = -sin(pi x) is fitted to 1.6e-9 in 200 iterations.
+KS_SMALL = dict(width=12, hidden_layers=2, points_per_axis=64, fit_iterations=200, subset_sizes=(None,),
+                iterations=5, heun_iterations=4, device="cpu", progress=False)
+
+
+@pytest.fixture(scope="module")
+def ks_window():
+    """KS (the causal paper's regular setting) to t = 0.02 and its spectral reference."""
+    problem = kuramoto_sivashinsky(t_final=0.02)
+    return problem, problem.reference()
+
+
+def _series(z: torch.Tensor, shift: int) -> torch.Tensor:
+    """sum_k z^k / (k + shift)!, 60 terms: phi_shift(z) to rounding for |z| <= 3."""
+    total, term = torch.zeros_like(z), torch.ones_like(z) / math.factorial(shift)
+    for k in range(60):
+        total = total + term
+        term = term * z / (k + 1 + shift)
+    return total
+
+
+def test_phi_functions_match_series_and_closed_forms():
+    """phi_1..phi_3 near 0 (the matrix exponential) and beyond |z| = 2 (closed forms), on and off the real axis."""
+    z = torch.tensor([0, 1e-14, -1e-7, 0.3, -0.999, -1.001, 1 + 1j, 0.5j, -1.99, -2.01, -2.5, 2.9j, -1e-3 + 2e-3j],
+                     dtype=torch.complex128)
+    for k, phi in enumerate(phi_functions(z, 3), start=1):
+        assert torch.allclose(phi, _series(z, k), rtol=1e-14, atol=0)
+    stiff = torch.tensor([-50.0, -5e6], dtype=torch.complex128)  # KS's highest modes: phi -> -1/z, 1/z^2 ...
+    phi1, phi2 = phi_functions(stiff)
+    assert torch.allclose(phi1, (torch.exp(stiff) - 1) / stiff, rtol=1e-15)
+    assert torch.allclose(phi2, (torch.exp(stiff) - 1 - stiff) / stiff**2, rtol=1e-15)
+
+
+def test_symbol_is_the_rate_linear_part():
+    """For KS, L u = -beta u_xx - gamma u_xxxx: symbol beta k^2 - gamma k^4 on the grid's wavenumbers;
+    ``linear`` applies it by FFT (exact on a grid mode)."""
+    problem = kuramoto_sivashinsky()
+    n = 32
+    x = torch.linspace(-1, 1, n + 1, dtype=torch.float64)[:-1, None]
+    targets = ExponentialTargets(problem, x, n, dt=1e-3)
+    k = np.fft.fftfreq(n, d=2.0 / (2 * np.pi * n))
+    expected = 0.5 * k**2 - 0.005 * k**4
+    assert np.allclose(targets.symbol.numpy()[0], expected, rtol=1e-10, atol=1e-8 * np.abs(expected).max())
+    mode = torch.sin(3 * math.pi * x)
+    assert torch.allclose(targets.linear(mode), (0.5 * (3 * math.pi) ** 2 - 0.005 * (3 * math.pi) ** 4) * mode,
+                          atol=1e-9)
+    assert targets.stiffness == pytest.approx(1e-3 * abs(expected).max())
+
+
+def test_exponential_schemes_are_exact_for_a_linear_rate():
+    """1D heat, dt = 0.25: u_n + dt phi1(dt L) F = e^{dt L} u_n, so etd1 and etd2 follow the exact decay
+    to the level of the steps' fits (relative misfits about 5e-7; measured 6.2e-7 at t = 1), where Euler
+    at the same step is off by its time error (7.5e-3)."""
+    problem = heat_1d(t_final=1.0)
+    errors = {}
+    for scheme in ("etd1", "etd2", "etdrk4", "euler"):
+        solution = solve(problem, TENG(scheme=scheme, dt=0.25, **SMALL))
+        errors[scheme] = _final_error(solution)
+    assert max(errors["etd1"], errors["etd2"], errors["etdrk4"]) < 2e-6
+    assert errors["euler"] > 1e3 * errors["etd1"]
+
+
+def test_ks_heun_is_unstable_where_etd2_is_accurate(ks_window):
+    """KS's -0.005 u_xxxx makes the explicit Heun targets amplify the fit errors at the grid's high
+    wavenumbers (measured: 0.17 at t = 0.02); ETD2 at the same step is 6,600x more accurate (2.6e-5)."""
+    problem, reference = ks_window
+    heun = _final_error(solve(problem, TENG(scheme="heun", dt=1e-3, **KS_SMALL)), reference)
+    etd2 = _final_error(solve(problem, TENG(scheme="etd2", dt=1e-3, **KS_SMALL)), reference)
+    assert etd2 < 1e-4
+    assert heun > 100 * etd2
+
+
+@pytest.mark.parametrize("scheme, order", [("etd1", 1), ("etd2", 2)])
+def test_exponential_orders_on_ks(ks_window, scheme, order):
+    """Fitted slope of log error at t = 0.02 against log dt (4e-3, 2e-3, 1e-3) on KS: 1 and 2
+    (measured 1.00 and 1.99: 9.8e-3 to 2.4e-3, 4.1e-4 to 2.6e-5), each step's fit far below the time error."""
+    problem, reference = ks_window
+    steps = np.array([4e-3, 2e-3, 1e-3])
+    errors = []
+    for dt in steps:
+        solution = solve(problem, TENG(scheme=scheme, dt=float(dt), **KS_SMALL))
+        errors.append(_final_error(solution, reference))
+        assert max(solution.history["step_loss"]) < 1e-11
+    slope = np.polyfit(np.log(steps), np.log(errors), 1)[0]
+    assert abs(slope - order) < 0.2, (errors, slope)
+
+
+def test_etdrk4_is_fourth_order_on_ks():
+    """KS to t = 0.024: halving dt from 0.012 to 0.006 cuts ETDRK4's final error 10.5x (9.6e-5 to
+    9.0e-6; fourth order would be 16x, and at 0.003 the steps' fit errors, ~5e-7, take over), and at
+    dt = 0.006 ETDRK4 is 130x more accurate than ETD2 (1.2e-3)."""
+    problem = kuramoto_sivashinsky(t_final=0.024)
+    reference = problem.reference()
+    coarse, fine, etd2 = (_final_error(solve(problem, TENG(scheme=scheme, dt=dt, **KS_SMALL)), reference)
+                          for scheme, dt in (("etdrk4", 0.012), ("etdrk4", 0.006), ("etd2", 0.006)))
+    assert coarse / fine > 8, (coarse, fine)
+    assert etd2 / fine > 50, (etd2, fine)
+
+
+def test_obti_takes_the_exponential_targets_too():
+    """The targets are shared: OBTI (L-BFGS, 30 iterations per stage) with etd1 on heat at dt = 0.25 is
+    limited by its optimizer's misfit, not by the time error that its Euler target adds (measured
+    8.9e-4 against 4.4e-3 at t = 0.5)."""
+    problem = heat_1d(t_final=0.5)
+    options = dict(SMALL, optimizer="lbfgs", iterations=30, heun_iterations=30)
+    options.pop("subset_sizes")
+    etd = _final_error(solve(problem, OBTI(scheme="etd1", dt=0.25, **options)))
+    euler = _final_error(solve(problem, OBTI(scheme="euler", dt=0.25, **options)))
+    assert etd < euler / 3
+
+
+def _final_error(solution, reference=None) -> float:
+    """Relative L2 at the final time only, a step time (``reference``: the problem's own by default)."""
+    points = solution.problem.evaluation_points()
+    return solution.error_vs(reference, points=points[points[:, -1] == points[:, -1].max()])
+
+
+def _problem(rate, conditions=(Periodic(0),)) -> Problem:
+    return Problem(name="bad", geometry=Interval(0.0, 2 * math.pi), time_span=(0.0, 0.1), rate=rate,
+                   initial_condition=lambda x: torch.sin(x[:, 0]), boundary_conditions=conditions)
+
+
+@pytest.mark.parametrize("problem, match", [
+    (_problem(lambda f, p: f.u_xx, (Dirichlet(0.0),)), "Periodic conditions on every axis"),
+    (_problem(lambda f, p: torch.cos(f.x) * f.u_xx), "constant-coefficient linear part"),
+    (_problem(lambda f, p: (1 + f.t) * f.u_xx), "does not change in time"),
+])
+def test_exponential_schemes_refuse_what_they_cannot_split(problem, match):
+    with pytest.raises(ValueError, match=match):
+        solve(problem, TENG(scheme="etd2", dt=0.05, **SMALL))
+
+
+def test_exponential_schemes_in_2d():
+    """A 2D periodic linear problem (u_t = 0.1 lap u + u_x, a complex symbol) is exact under etd1 too:
+    to within the initial fit of this tiny network (1.9e-4; measured 6.7e-5 at t = 0.5, Euler 6.8e-2)."""
+    problem = Problem(name="advection-diffusion-2d", geometry=Rectangle((0.0, 0.0), (2 * math.pi, 2 * math.pi)),
+                      time_span=(0.0, 0.5), rate=lambda f, p: 0.1 * f.lap("u") + f.u_x,
+                      initial_condition=lambda x: torch.sin(x[:, 0]) * torch.cos(x[:, 1]),
+                      boundary_conditions=(Periodic(0), Periodic(1)),
+                      exact_solution=lambda xt, p: (torch.sin(xt[:, 0] + xt[:, 2]) * torch.cos(xt[:, 1])
+                                                    * torch.exp(-0.2 * xt[:, 2])))
+    options = dict(SMALL, points_per_axis=16, width=8)
+    solution = solve(problem, TENG(scheme="etd1", dt=0.25, **options))
+    assert _final_error(solution) < solution.stats["initial_fit_rel_l2"]
+    assert _final_error(solve(problem, TENG(scheme="euler", dt=0.25, **options))) > 100 * _final_error(solution)
+
+
+def test_benchmark_fast_mode_runs_every_scheme(tmp_path):
+    """``pde-lab bench teng-ks --fast``: a row per scheme with its error over time, the ratios, a figure."""
+    from pde_lab.bench import draw_figure, run_benchmark
+    from pde_lab.bench.teng_stiff import SCHEMES
+
+    record = run_benchmark("teng-ks", fast=True)
+    assert [row["name"].split()[0] for row in record["rows"]] == [f"teng-{s}" for s in SCHEMES]
+    assert all(row["rel_l2_vs_time"] and row["max_step_loss"] is not None for row in record["rows"])
+    assert {"etd2_rel_l2_final_over_etdrk4", "causal_paper_over_etdrk4_rel_l2"} <= set(record["ratios"])
+    draw_figure(record, str(tmp_path / "teng_ks.png"))
+    assert (tmp_path / "teng_ks.png").stat().st_size > 10_000
