@@ -174,3 +174,34 @@ def test_benchmark_fast_mode_runs_every_scheme(tmp_path):
     assert {"etd2_rel_l2_final_over_etdrk4", "causal_paper_over_etdrk4_rel_l2"} <= set(record["ratios"])
     draw_figure(record, str(tmp_path / "teng_ks.png"))
     assert (tmp_path / "teng_ks.png").stat().st_size > 10_000
+
+
+def test_time_series_field_interpolates_cubics_exactly():
+    """Between step times the field is the cubic through the four nearest step networks (the stencil
+    shifted inwards at the ends): a field whose parameters are cubics in t is reproduced at any t;
+    with two steps it is the straight line; outside the steps it is NaN."""
+    from torch import nn
+
+    from pde_lab.solvers.time_series_field import TimeSeriesField
+
+    class Line(nn.Module):  # u(x) = w x + b: the parameters are the field's coefficients
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(1, 1)])
+
+        def forward(self, x):
+            return self.layers[0](x)
+
+    t0, dt = 0.5, 0.1
+    times = t0 + dt * np.arange(7)
+    snapshots = torch.tensor([[t**3 - 2 * t, t**2 + 1] for t in times], dtype=torch.float64)  # (weight, bias)
+    field = TimeSeriesField(Line().double(), snapshots, t0, dt)
+    t = np.array([0.5, 0.53, 0.61, 0.75, 0.8, 1.02, 1.07, 1.1])
+    x = np.linspace(-1, 1, len(t))
+    expected = (t**3 - 2 * t) * x + t**2 + 1
+    assert np.allclose(field(np.column_stack([x, t]))[:, 0], expected, rtol=0, atol=1e-13)
+    two = TimeSeriesField(Line().double(), snapshots[:2], t0, dt)
+    inside = np.array([[0.3, 0.57]])
+    w, b = 0.3 * snapshots[0] + 0.7 * snapshots[1]
+    assert two(inside)[0, 0] == pytest.approx(float(w * 0.3 + b), abs=1e-14)
+    assert np.isnan(field(np.array([[0.0, 1.2], [0.0, 0.4]]))).all()

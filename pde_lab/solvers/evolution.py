@@ -42,8 +42,8 @@ from torch import nn
 from pde_lab.conditions import Dirichlet, Periodic
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
-from pde_lab.solvers.pinn import resolve_device, resolve_dtype
 from pde_lab.solvers.exponential_targets import EXPONENTIAL, ExponentialTargets, check_periodic_grid
+from pde_lab.solvers.pinn import resolve_device, resolve_dtype
 from pde_lab.solvers.teng_network import TENGNetwork
 from pde_lab.solvers.teng_projection import Grid, Projection
 from pde_lab.solvers.time_series_field import TimeSeriesField

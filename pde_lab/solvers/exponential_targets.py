@@ -133,18 +133,19 @@ class ExponentialTargets:
             return
         if scheme != "etdrk4":
             raise ValueError(f"unknown exponential scheme {scheme!r}")
-        nonlinear = lambda stage: stage[1] - self.linear(stage[0])  # noqa: E731  N = F - L u at a fitted stage
-        n_u = rate - self.linear(values)
+        n_u = rate - self.linear(values)  # N = F - L u, here and at each fitted stage below
         a = fit(values + apply("Q", rate), 0.5, False)
         if a is None:
             return
-        b = fit(apply("E2", values) + apply("Q", nonlinear(a)), 0.5, False)
+        n_a = a[1] - self.linear(a[0])
+        b = fit(apply("E2", values) + apply("Q", n_a), 0.5, False)
         if b is None:
             return
-        c = fit(apply("E2", a[0]) + apply("Q", 2 * nonlinear(b) - n_u), 1.0, False)
+        n_b = b[1] - self.linear(b[0])
+        c = fit(apply("E2", a[0]) + apply("Q", 2 * n_b - n_u), 1.0, False)
         if c is None:
             return
-        n_a, n_b, n_c = nonlinear(a), nonlinear(b), nonlinear(c)
+        n_c = c[1] - self.linear(c[0])
         fit(apply("E", values) + h * (apply("f1", n_u) + 2 * apply("f2", n_a + n_b) + apply("f3", n_c)), 1.0, True)
 
 
