@@ -1,4 +1,5 @@
-"""TENG's exponential schemes (etd1, etd2): phi functions, symbols, orders, stiffness, bad input."""
+"""TENG's exponential schemes (etd1, etd2, etdrk4): phi functions, symbols, orders, stiffness, bad input; the
+cubic time interpolation of the returned solution."""
 
 from __future__ import annotations
 
