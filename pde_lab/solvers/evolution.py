@@ -186,8 +186,8 @@ class NetworkEvolution:
         error = relative_misfit(losses[-1], norm) if losses else 0.0
         exponential = None
         if self.scheme in EXPONENTIAL:
-            n = round(len(grid.points) ** (1 / problem.spatial_dim))
-            exponential = ExponentialTargets(problem, grid.points, n, self.dt, type(self).__name__)
+            exponential = ExponentialTargets(problem, grid.points, self._points_per_axis(problem), self.dt,
+                                             type(self).__name__)
         return EvolutionState(problem, network, projection, vector, problem.time_span[0],
                               losses[-1] if losses else 0.0, error, losses, exponential=exponential)
 
@@ -208,33 +208,31 @@ class NetworkEvolution:
         problem, projection, vector, t, dt = state.problem, state.projection, state.vector, state.t, self.dt
         values = projection.values(vector)
         rate = projection.rate(problem, vector, t)
+        loss, iterations, stages = float("nan"), 0, 0
+
+        def fit(target: torch.Tensor, fraction: float, last: bool):
+            """Fit one stage's target; the fitted network's grid values and rate at t + fraction dt,
+            or None after the last stage or a broken fit (which ends the step)."""
+            nonlocal vector, loss, iterations, stages
+            vector, loss, taken = stage(projection, target, vector, self.heun_iterations if stages else self.iterations)
+            iterations, stages = iterations + taken, stages + 1
+            if last or not math.isfinite(loss):
+                return None
+            return projection.values(vector), projection.rate(problem, vector, t + fraction * dt)
+
         if state.exponential is not None:
-            loss, iterations, stages = float("nan"), 0, 0
-
-            def fit(target: torch.Tensor, fraction: float, last: bool):
-                nonlocal vector, loss, iterations, stages
-                vector, loss, taken = stage(projection, target, vector,
-                                            self.heun_iterations if stages else self.iterations)
-                iterations, stages = iterations + taken, stages + 1
-                if last or not math.isfinite(loss):
-                    return None
-                return projection.values(vector), projection.rate(problem, vector, t + fraction * dt)
-
             state.exponential.step(self.scheme, values, rate, fit)
-            return dataclasses.replace(state, vector=vector, t=t + dt, loss=loss, iterations=iterations)
-        vector, loss, iterations = stage(projection, values + dt * rate, vector, self.iterations)
-        if self.scheme == "heun" and math.isfinite(loss):
-            target = values + 0.5 * dt * (rate + projection.rate(problem, vector, t + dt))
-            vector, loss, more = stage(projection, target, vector, self.heun_iterations)
-            iterations += more
+        else:  # the paper's explicit targets
+            first = fit(values + dt * rate, 1.0, self.scheme == "euler")
+            if first is not None:
+                fit(values + 0.5 * dt * (rate + first[1]), 1.0, True)
         return dataclasses.replace(state, vector=vector, t=t + dt, loss=loss, iterations=iterations)
 
     def sample_grid(self, problem: Problem, periodic, device, dtype) -> Grid:
         """The fixed tensor grid and quadrature weights: periodic axes get ``n`` nodes without the right
         end (weights :math:`L/n`); other axes ``n`` interior nodes (weights :math:`L/(n+1)`), since the
         homogeneous Dirichlet condition is built into the network exactly."""
-        d = problem.spatial_dim
-        n = self.points_per_axis or {1: 1024, 2: 256}.get(d, 48)
+        d, n = problem.spatial_dim, self._points_per_axis(problem)
         lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
         axes, weight = [], 1.0
         for i in range(d):
@@ -253,6 +251,10 @@ class NetworkEvolution:
     def check(self, problem: Problem) -> None:
         """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
         self._check(problem)
+
+    def _points_per_axis(self, problem: Problem) -> int:
+        """``points_per_axis``, or its default for the problem's dimension."""
+        return self.points_per_axis or {1: 1024, 2: 256}.get(problem.spatial_dim, 48)
 
     def _subset_sizes(self) -> tuple[int | None, ...]:
         """The parameter subsets of the projection's Gauss–Newton fits in the steps (all parameters here)."""

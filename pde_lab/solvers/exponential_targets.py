@@ -98,7 +98,7 @@ class ExponentialTargets:
         z = h * torch.as_tensor(symbol)
         phi1, phi2, phi3 = phi_functions(z, 3)
         half = phi_functions(z / 2, 1)[0]
-        multipliers = {"L": z / h, "phi1": phi1, "phi2": phi2, "E": torch.exp(z), "E2": torch.exp(z / 2),
+        multipliers = {"L": torch.as_tensor(symbol), "phi1": phi1, "phi2": phi2, "E": torch.exp(z), "E2": torch.exp(z / 2),
                        "Q": h / 2 * half, "f1": phi1 - 3 * phi2 + 4 * phi3, "f2": phi2 - 2 * phi3, "f3": 4 * phi3 - phi2}
         self.dt, self.multipliers = h, {k: v.to(device) for k, v in multipliers.items()}
         self.symbol = self.multipliers["L"]  # (fields, *shape)
