@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from pde_lab.nets import ACTIVATIONS, MLP
+from pde_lab.validation import check_int
 
 __all__ = ["CausalNetwork", "FourierFeatures", "ModifiedMLP", "PeriodicEmbedding", "TemporalEncoding"]
 
@@ -48,8 +49,7 @@ class PeriodicEmbedding(nn.Module):
     def __init__(self, periods: dict[int, float], in_dim: int, harmonics: int = 5, trainable: bool = False,
                  cross: bool = False) -> None:
         super().__init__()
-        if isinstance(harmonics, bool) or not isinstance(harmonics, int) or harmonics < 1:
-            raise ValueError(f"harmonics must be a positive int, got {harmonics!r}")
+        check_int("harmonics", harmonics)
         for axis, period in periods.items():
             if not 0 <= axis < in_dim or not (math.isfinite(period) and period > 0):
                 raise ValueError(f"periodic axis {axis} with period {period!r} is invalid for {in_dim} inputs")

@@ -20,6 +20,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from pde_lab.validation import check_int
+
 __all__ = ["Checkpointing", "save_checkpoint", "load_checkpoint", "interrupt_flag"]
 
 VERSION = 1
@@ -44,8 +46,7 @@ class Checkpointing:
     resume: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
-            raise ValueError(f"checkpoint every must be a positive int, got {self.every!r}")
+        check_int("checkpoint every", self.every)
         folder = Path(self.path).parent
         if not folder.is_dir():
             raise ValueError(f"cannot write checkpoint {self.path}: folder {folder} does not exist")

@@ -18,6 +18,7 @@ import torch
 from pde_lab.conditions import Dirichlet, Neumann, Periodic, evaluate_value
 from pde_lab.fields import Fields, as_field_tuple
 from pde_lab.problem import Problem
+from pde_lab.validation import check_int
 
 __all__ = ["Collocation", "sample_collocation", "loss_terms"]
 
@@ -61,8 +62,7 @@ def sample_collocation(
     uniformly at random from ``problem.time_span``. Everything is seeded by ``seed``.
     """
     for name, n in (("n_interior", n_interior), ("n_boundary", n_boundary), ("n_initial", n_initial)):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
+        check_int(name, n)
     rng = np.random.default_rng(seed)
     geometry = problem.geometry
 

@@ -32,6 +32,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from pde_lab.validation import check_int
+
 __all__ = ["GaussianFeatures", "GaussianNetwork"]
 
 
@@ -69,8 +71,7 @@ class GaussianFeatures(nn.Module):
         if covariance not in ("diagonal", "full"):
             raise ValueError(f"covariance must be 'diagonal' or 'full', got {covariance!r}")
         for name, value in (("in_dim", in_dim), ("n_gaussians", n_gaussians), ("channels", channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(name, value)
         for name, value in (("sigma", sigma), ("weight_std", weight_std), ("box_size", box_size)):
             if not (isinstance(value, (int, float)) and 0 < value < float("inf")):
                 raise ValueError(f"{name} must be positive and finite, got {value!r}")
@@ -142,8 +143,7 @@ class GaussianNetwork(nn.Module):
 
     def __init__(self, features: GaussianFeatures, out_dim: int, width: int = 16) -> None:
         super().__init__()
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"mlp width must be a positive int, got {width!r}")
+        check_int("mlp width", width)
         self.features = features
         channels = features.weights.shape[0]
         self.hidden = nn.Linear(channels, width)

@@ -15,6 +15,8 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from pde_lab.validation import check_int
+
 if TYPE_CHECKING:
     from pde_lab.solution import Solution
 
@@ -141,8 +143,7 @@ def export_solution(
         if not problem.is_time_dependent:
             raise ValueError(f"{problem.name!r} is steady: export to .vtu (.pvd is for time series)")
         if times is None:
-            if not isinstance(n_frames, int) or n_frames < 1:
-                raise ValueError(f"n_frames must be a positive int, got {n_frames!r}")
+            check_int("n_frames", n_frames)
             times = np.linspace(*problem.time_span, n_frames)
         times = np.asarray(times, dtype=float).reshape(-1)
         if times.size == 0 or not np.all(np.isfinite(times)):

@@ -30,9 +30,10 @@ import torch
 
 from geometries import Rectangle
 from pde_lab import Dirichlet, Problem
-from pde_lab.data.families import Family, SnapshotGrid, check_int, check_positive, stride
+from pde_lab.data.families import Family, SnapshotGrid, stride
 from pde_lab.data.grf import cosine_modes_2d, sample_seed
 from pde_lab.solution import Solution, Status
+from pde_lab.validation import check_int, check_positive
 
 __all__ = ["DarcyFamily", "darcy", "darcy_fem", "thresholded_coefficient"]
 

@@ -17,14 +17,13 @@ import numpy as np
 from pde_lab.data.families import (
     Family,
     SnapshotGrid,
-    check_int,
-    check_positive,
     stride,
     torch_points,
 )
 from pde_lab.data.grf import evaluate_periodic_1d, periodic_modes_1d, sample_seed
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
+from pde_lab.validation import check_int, check_positive
 
 __all__ = ["BurgersFamily"]
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import abc
 import dataclasses
 import importlib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -78,18 +77,6 @@ class SnapshotGrid:
     axes: tuple[np.ndarray, ...]
     times: np.ndarray | None
     values: np.ndarray
-
-
-def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def stride(reference_resolution: int, resolution: int, periodic: bool) -> int:

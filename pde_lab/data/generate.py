@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from pde_lab.data.families import Family, check_int
+from pde_lab.data.families import Family
+from pde_lab.validation import check_int
 
 __all__ = ["Dataset", "generate", "generate_arrays", "load_dataset"]
 

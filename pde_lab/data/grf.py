@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pde_lab.validation import check_int
+
 __all__ = [
     "cosine_modes_2d",
     "evaluate_cosine_2d",
@@ -47,8 +49,7 @@ def _check(alpha: float, tau: float, modes: int) -> None:
         raise ValueError(f"alpha must be > 1/2 (a square-integrable field), got {alpha!r}")
     if not np.isfinite(tau) or tau < 0:
         raise ValueError(f"tau must be finite and >= 0, got {tau!r}")
-    if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 1:
-        raise ValueError(f"modes must be a positive int, got {modes!r}")
+    check_int("modes", modes)
 
 
 def periodic_modes_1d(

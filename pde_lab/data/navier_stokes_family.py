@@ -25,8 +25,6 @@ import numpy as np
 from pde_lab.data.families import (
     Family,
     SnapshotGrid,
-    check_int,
-    check_positive,
     stride,
     torch_points,
 )
@@ -34,6 +32,7 @@ from pde_lab.data.grf import sample_seed
 from pde_lab.problem import Problem
 from pde_lab.reference.navier_stokes_2d import stream_function
 from pde_lab.solution import Solution, Status
+from pde_lab.validation import check_int, check_positive
 
 __all__ = ["NavierStokesFamily"]
 

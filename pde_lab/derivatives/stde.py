@@ -38,6 +38,7 @@ from pde_lab.derivatives.taylor import (
     spatial_axes,
     uses_mlp_rules,
 )
+from pde_lab.validation import check_int
 
 __all__ = ["ESTIMATORS", "STDEEngine", "estimate_laplacian", "sample_directions", "stde_laplacian"]
 
@@ -131,8 +132,7 @@ class STDEEngine:
     _taylor: TaylorEngine = field(default_factory=TaylorEngine, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
-            raise ValueError(f"samples must be a positive int, got {self.samples!r}")
+        check_int("samples", self.samples)
         if self.estimator not in ESTIMATORS:
             raise ValueError(f"unknown STDE estimator {self.estimator!r}; known: {', '.join(ESTIMATORS)}")
         self._generator = torch.Generator().manual_seed(int(self.seed))

@@ -47,6 +47,7 @@ from pde_lab.solvers.causal_points import soft_boundary as _soft_boundary
 from pde_lab.solvers.causal_points import space_pool as _space_pool
 from pde_lab.solvers.causal_settings import PAPER_SETTINGS
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
+from pde_lab.validation import check_ints
 
 __all__ = ["PAPER_SETTINGS", "CausalPINN"]
 
@@ -141,11 +142,8 @@ class CausalPINN:
         return cls(**{**PAPER_SETTINGS[problem_name], **overrides})
 
     def __post_init__(self) -> None:
-        for name in ("width", "depth", "harmonics", "windows", "steps_per_epsilon", "check_every", "time_chunks",
-                     "n_space", "n_initial", "n_boundary", "decay_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_ints(self, ("width", "depth", "harmonics", "windows", "steps_per_epsilon", "check_every",
+                          "time_chunks", "n_space", "n_initial", "n_boundary", "decay_steps"))
         for name in ("initial_weight", "boundary_weight", "learning_rate", "decay_rate"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

@@ -31,6 +31,7 @@ import numpy as np
 
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
+from pde_lab.validation import check_int
 
 __all__ = ["DCDM"]
 
@@ -143,8 +144,7 @@ class DCDM:
             raise ValueError(f"cells must be an int >= 4, got {self.cells!r}")
         if not (isinstance(self.tolerance, float) and 0 < self.tolerance < 1):
             raise ValueError(f"tolerance must be a float in (0, 1), got {self.tolerance!r}")
-        if isinstance(self.max_iterations, bool) or not isinstance(self.max_iterations, int) or self.max_iterations < 1:
-            raise ValueError(f"max_iterations must be a positive int, got {self.max_iterations!r}")
+        check_int("max_iterations", self.max_iterations)
         self._axes(problem)
 
     def _axes(self, problem: Problem) -> tuple[list[np.ndarray], float]:

@@ -47,6 +47,7 @@ from pde_lab.solvers.pinn import resolve_device, resolve_dtype
 from pde_lab.solvers.teng_network import TENGNetwork
 from pde_lab.solvers.teng_projection import Grid, Projection
 from pde_lab.solvers.time_series_field import TimeSeriesField
+from pde_lab.validation import check_ints
 
 __all__ = ["EvolutionState", "NetworkEvolution"]
 
@@ -280,8 +281,7 @@ class NetworkEvolution:
             raise ValueError(f"scheme must be one of {', '.join(map(repr, self.schemes))}, got {self.scheme!r}")
         if not (isinstance(self.dt, (int, float)) and math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"dt must be a positive number, got {self.dt!r}")
-        for name in ("width", "hidden_layers"):
-            positive_int(name, getattr(self, name))
+        check_ints(self, ("width", "hidden_layers"))
         self._check_options()
         d = problem.spatial_dim
         lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
@@ -307,12 +307,6 @@ class NetworkEvolution:
         if self.scheme in EXPONENTIAL:
             check_periodic_grid(tuple(periodic), solver, self.scheme)
         return tuple(periodic), not all(periodic)
-
-
-def positive_int(name: str, value) -> None:
-    """Raise ``ValueError`` unless ``value`` is an int ≥ 1 (a bool is not)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def unit_interval(name: str, value) -> None:

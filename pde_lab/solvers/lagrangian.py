@@ -48,6 +48,7 @@ from torch import nn
 from pde_lab.nets import MLP
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
+from pde_lab.validation import check_ints
 
 __all__ = ["LagrangianPINN"]
 
@@ -143,11 +144,8 @@ class LagrangianPINN:
         return Solution(problem, evaluate, self.name, result.status, result.message, stats, result.history, network)
 
     def _check_options(self) -> None:
-        for name in ("state_width", "state_depth", "characteristics_width", "characteristics_depth",
-                     "n_eval_labels"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_ints(self, ("state_width", "state_depth", "characteristics_width", "characteristics_depth",
+                          "n_eval_labels"))
         for name in ("n_labels", "n_times"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 2:

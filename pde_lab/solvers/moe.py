@@ -56,6 +56,7 @@ import numpy as np
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
+from pde_lab.validation import check_ints
 
 __all__ = ["HCMoE", "TrainedBasis"]
 
@@ -271,10 +272,7 @@ class HCMoE:
 
         check_domain(problem)
         required_partials(problem)  # derivatives up to second order
-        for name in ("basis", "constraint_points", "train_instances", "batch", "sensors", "width", "depth"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_ints(self, ("basis", "constraint_points", "train_instances", "batch", "sensors", "width", "depth"))
         if self.steps < 0:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
         if self.lr_decay is not None:

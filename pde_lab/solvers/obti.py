@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import torch
 
-from pde_lab.solvers.evolution import (EvolutionState, NetworkEvolution, misfit_loss, positive_int,
-                                       unit_interval)
+from pde_lab.solvers.evolution import EvolutionState, NetworkEvolution, misfit_loss, unit_interval
 from pde_lab.solvers.teng_projection import Projection
+from pde_lab.validation import check_ints
 
 __all__ = ["OBTI"]
 
@@ -116,8 +116,7 @@ class OBTI(NetworkEvolution):
     def _check_options(self) -> None:
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
-        for name in ("iterations", "heun_iterations"):
-            positive_int(name, getattr(self, name))
+        check_ints(self, ("iterations", "heun_iterations"))
         if isinstance(self.learning_rate, bool) or not (isinstance(self.learning_rate, (int, float))
                                                         and math.isfinite(self.learning_rate)
                                                         and self.learning_rate > 0):

@@ -34,6 +34,7 @@ import numpy as np
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
+from pde_lab.validation import check_ints
 
 __all__ = ["FNO", "PINO", "TrainedOperator"]
 
@@ -207,10 +208,7 @@ class _OperatorSolver:
         return data
 
     def _check(self) -> None:
-        for name in ("n_train", "n_test", "n_layers", "projection", "epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_ints(self, ("n_train", "n_test", "n_layers", "projection", "epochs"))
         for name in ("learning_rate", "scheduler_gamma"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"{name} must be positive and finite, got {getattr(self, name)!r}")

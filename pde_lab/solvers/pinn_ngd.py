@@ -36,6 +36,7 @@ from pde_lab.conditions import Dirichlet, Neumann
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.pinn import network_field, resolve_device, resolve_dtype
+from pde_lab.validation import check_ints
 
 __all__ = ["PINNNGD"]
 
@@ -161,10 +162,7 @@ class PINNNGD:
         unknown = set(self.weights) - {"pde", "boundary"}
         if unknown:
             raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary'")
-        for name in ("iterations", "n_interior", "n_boundary", "width", "depth"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_ints(self, ("iterations", "n_interior", "n_boundary", "width", "depth"))
         if self.derivatives == "autograd":
             raise ValueError("pinn-ngd differentiates residuals with torch.func; use derivatives='taylor' "
                              "or 'forward-laplacian' (nested autograd does not compose with vmap)")

@@ -37,11 +37,11 @@ from dataclasses import dataclass
 
 import torch
 
-from pde_lab.solvers.evolution import (EvolutionState, NetworkEvolution, misfit_loss, positive_int,
-                                       unit_interval)
+from pde_lab.solvers.evolution import EvolutionState, NetworkEvolution, misfit_loss, unit_interval
 from pde_lab.solvers.teng_network import TENGNetwork
 from pde_lab.solvers.teng_projection import Projection
 from pde_lab.solvers.time_series_field import TimeSeriesField
+from pde_lab.validation import check_ints
 
 __all__ = ["TENG", "TENGNetwork", "TENGState", "TimeSeriesField"]
 
@@ -144,8 +144,7 @@ class TENG(NetworkEvolution):
         if isinstance(self.stall_misfit, bool) or not (isinstance(self.stall_misfit, (int, float))
                                                        and self.stall_misfit > 0):
             raise ValueError(f"stall_misfit must be a positive number, got {self.stall_misfit!r}")
-        for name in ("iterations", "heun_iterations"):
-            positive_int(name, getattr(self, name))
+        check_ints(self, ("iterations", "heun_iterations"))
 
 
 #: The state of a TENG integration (the shared :class:`~pde_lab.solvers.evolution.EvolutionState`).
