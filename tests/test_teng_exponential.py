@@ -1,8 +1,10 @@
-"""TENG's exponential schemes (etd1, etd2, etdrk4): phi functions, symbols, orders, stiffness, bad input; the
-cubic time interpolation of the returned solution."""
+"""TENG's exponential schemes (etd1, etd2, etdrk4): phi functions, symbols, orders, stiffness, KS's
+amplification of stage misfits and the stage tolerance against it, bad input; the cubic time
+interpolation of the returned solution."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,8 +13,10 @@ import torch
 
 from geometries import Interval, Rectangle
 from pde_lab import Dirichlet, Periodic, Problem, solve
+from pde_lab.solvers.evolution import relative_misfit
 from pde_lab.solvers.exponential_targets import ExponentialTargets, phi_functions
 from pde_lab.solvers.obti import OBTI
+from pde_lab.solvers.reference.spectral import Spectral
 from pde_lab.solvers.teng import TENG
 from problems.kuramoto_sivashinsky import kuramoto_sivashinsky
 from tests.test_teng import SMALL, heat_1d
@@ -114,6 +118,51 @@ def test_etdrk4_is_fourth_order_on_ks():
                           for scheme, dt in (("etdrk4", 0.012), ("etdrk4", 0.006), ("etd2", 0.006)))
     assert coarse / fine > 8, (coarse, fine)
     assert etd2 / fine > 50, (etd2, fine)
+
+
+def test_ks_amplifies_its_unstable_modes():
+    """Why TENG's KS stage fits must be tight: a change of u0 in mode 3 (k = 3π, where 0.5k² > 0.005k⁴)
+    grows 71x by t = 0.4 on a 64-mode grid (40x on 512), while one in mode 12 decays (1.4e-6)."""
+    problem = kuramoto_sivashinsky(t_final=0.4)
+    x = np.linspace(-1, 1, 64, endpoint=False)
+    spectral = Spectral(n=64, dt=2e-3, n_saves=3)
+    base = spectral.solve(problem)
+    growth = {}
+    for m in (3, 12):
+        changed = dataclasses.replace(problem, initial_condition=lambda X, m=m: problem.initial_condition(X)
+                                      + 1e-8 * torch.cos(math.pi * m * X[:, 0] + 0.3))
+        solution = spectral.solve(changed)
+        change = [np.linalg.norm((solution(p) - base(p))[:, 0]) for p in (np.stack([x, np.full_like(x, t)], 1)
+                                                                          for t in (0.0, 0.4))]
+        growth[m] = change[1] / change[0]
+    assert growth[3] > 20 and growth[12] < 1e-3, growth
+
+
+def test_stage_tolerance_makes_teng_the_exact_fit_scheme_on_ks():
+    """KS to t = 0.06, ETDRK4 at dt = 0.004: with every stage fitted to a 1e-8 misfit (``step_tolerance``,
+    up to 30 iterations, cutoff 1e-9) TENG's error equals that of ETDRK4 on its grid with exact fits
+    (1.2712e-5 against 1.2709e-5); with 5 + 4 iterations at cutoff 1e-6 one stage stops at 4.8e-4 and the
+    error is 9x larger (1.2e-4)."""
+    problem = kuramoto_sivashinsky(t_final=0.06)
+    reference = problem.reference()
+    exact_fits = _final_error(Spectral(n=64, dt=0.004, n_saves=16).solve(problem), reference)
+    misfits = []
+    tight = TENG(scheme="etdrk4", dt=0.004, **dict(KS_SMALL, iterations=30, heun_iterations=30, step_tolerance=1e-8,
+                                                  rcond=(1e-9,)))
+    original = TENG._stage
+
+    def stage(self, projection, target, vector, iterations):
+        out = original(self, projection, target, vector, iterations)
+        misfits.append(relative_misfit(out[1], projection.norm(target)))
+        return out
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TENG, "_stage", stage)
+        fitted = _final_error(solve(problem, tight), reference)
+    loose = _final_error(solve(problem, TENG(scheme="etdrk4", dt=0.004, **KS_SMALL)), reference)
+    assert len(misfits) == 4 * 15 and max(misfits) < 1e-6, max(misfits)
+    assert abs(fitted / exact_fits - 1) < 0.05, (fitted, exact_fits)
+    assert loose > 3 * fitted, (loose, fitted)
 
 
 def test_obti_takes_the_exponential_targets_too():
