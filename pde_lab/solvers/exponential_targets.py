@@ -16,13 +16,14 @@ and :math:`h = \Delta t`:
 * ``etd2`` (Cox–Matthews ETD2RK): the ``etd1`` target :math:`a` first, then
   :math:`a + h\varphi_2(hL)\,(N(u_a) - N(u_n))`, with :math:`N(u_a) - N(u_n) = F[u_a] - F[u_n] - L(u_a - u_n)`
   at the network :math:`u_a` fitted to :math:`a`. Second order.
-* ``etdrk4`` (Cox–Matthews ETDRK4, as Kassam & Trefethen write it; also :mod:`pde_lab.reference.etdrk4`):
+* ``etdrk4`` (Cox–Matthews ETDRK4, as Kassam & Trefethen write it):
   with :math:`Q = \tfrac h2\varphi_1(hL/2)` the stage targets
   :math:`a = u_n + QF[u_n]`, :math:`b = e^{hL/2}u_n + QN(u_a)`,
   :math:`c = e^{hL/2}u_a + Q(2N(u_b) - N(u_n))`, and the step's
   :math:`e^{hL}u_n + h[(\varphi_1 - 3\varphi_2 + 4\varphi_3)N(u_n) + 2(\varphi_2 - 2\varphi_3)(N(u_a) + N(u_b))
   + (4\varphi_3 - \varphi_2)N(u_c)]`, each stage's network fitted before the next target is
-  made. Fourth order; four fits per step.
+  made. Fourth order; four fits per step. Its weights are the spectral reference's
+  (:func:`pde_lab.reference.etdrk4.etdrk4_coefficients`).
 
 All three are exact when :math:`F` is linear (up to the fits).
 
@@ -82,6 +83,7 @@ class ExponentialTargets:
 
     def __init__(self, problem: Problem, points: torch.Tensor, points_per_axis: int, dt: float,
                  solver: str = "TENG") -> None:
+        from pde_lab.reference.etdrk4 import etdrk4_coefficients
         from pde_lab.solvers.reference.spectral import grid_rate, linear_symbol
 
         d, n_fields = problem.spatial_dim, len(problem.fields)
@@ -95,11 +97,13 @@ class ExponentialTargets:
         if np.abs(later - symbol).max() > 1e-8 * (1 + np.abs(symbol).max()):
             raise ValueError(f"{solver}'s exponential schemes need a linear part that does not change in time")
         h, device = float(dt), points.device
-        z = h * torch.as_tensor(symbol)
-        phi1, phi2, phi3 = phi_functions(z, 3)
-        half = phi_functions(z / 2, 1)[0]
-        multipliers = {"L": torch.as_tensor(symbol), "phi1": phi1, "phi2": phi2, "E": torch.exp(z), "E2": torch.exp(z / 2),
-                       "Q": h / 2 * half, "f1": phi1 - 3 * phi2 + 4 * phi3, "f2": phi2 - 2 * phi3, "f3": 4 * phi3 - phi2}
+        phi1, phi2 = phi_functions(h * torch.as_tensor(symbol), 2)
+        # ETDRK4's E, E2, Q and the update weights h(φ1 - 3φ2 + 4φ3), h(φ2 - 2φ3), h(4φ3 - φ2): the
+        # reference's own (contour integrals), which agree with these φ to rounding
+        weights = etdrk4_coefficients(symbol, h)
+        multipliers = {"L": torch.as_tensor(symbol), "phi1": phi1, "phi2": phi2,
+                       **{name: torch.as_tensor(getattr(weights, field)) for name, field in
+                          (("E", "exp_full"), ("E2", "exp_half"), ("Q", "q"), ("f1", "f1"), ("f2", "f2"), ("f3", "f3"))}}
         self.dt, self.multipliers = h, {k: v.to(device) for k, v in multipliers.items()}
         self.symbol = self.multipliers["L"]  # (fields, *shape)
         self.stiffness = float(h * np.abs(symbol.real).max())  # h max|Re λ|: explicit Euler needs ≲ 2
@@ -146,7 +150,7 @@ class ExponentialTargets:
         if c is None:
             return
         n_c = c[1] - self.linear(c[0])
-        fit(apply("E", values) + h * (apply("f1", n_u) + 2 * apply("f2", n_a + n_b) + apply("f3", n_c)), 1.0, True)
+        fit(apply("E", values) + apply("f1", n_u) + 2 * apply("f2", n_a + n_b) + apply("f3", n_c), 1.0, True)
 
 
 def check_periodic_grid(periodic: tuple[bool, ...], solver: str, scheme: str) -> None:
