@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from pde_lab.nets import ACTIVATIONS, MLP
-from pde_lab.validation import check_int
+from pde_lab.validation import check_int, check_positive
 
 __all__ = ["CausalNetwork", "FourierFeatures", "ModifiedMLP", "PeriodicEmbedding", "TemporalEncoding"]
 
@@ -112,8 +112,7 @@ class FourierFeatures(nn.Module):
         super().__init__()
         if features < 1 or features % 2:
             raise ValueError(f"features must be a positive even number, got {features!r}")
-        if not (math.isfinite(scale) and scale > 0):
-            raise ValueError(f"scale must be positive, got {scale!r}")
+        check_positive("scale", scale)
         matrix = torch.randn(in_dim, features // 2, generator=generator, dtype=torch.float64) * scale
         self.register_buffer("matrix", matrix)
         self.out_dim = features

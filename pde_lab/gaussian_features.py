@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from pde_lab.validation import check_int
+from pde_lab.validation import check_int, check_positive
 
 __all__ = ["GaussianFeatures", "GaussianNetwork"]
 
@@ -73,8 +73,7 @@ class GaussianFeatures(nn.Module):
         for name, value in (("in_dim", in_dim), ("n_gaussians", n_gaussians), ("channels", channels)):
             check_int(name, value)
         for name, value in (("sigma", sigma), ("weight_std", weight_std), ("box_size", box_size)):
-            if not (isinstance(value, (int, float)) and 0 < value < float("inf")):
-                raise ValueError(f"{name} must be positive and finite, got {value!r}")
+            check_positive(name, value)
         self.covariance = covariance
         self.means = nn.Parameter(torch.rand(channels, n_gaussians, in_dim) * box_size)
         if covariance == "diagonal":

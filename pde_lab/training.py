@@ -20,6 +20,7 @@ import torch
 
 from pde_lab.checkpoint import Checkpointing, interrupt_flag, load_checkpoint, save_checkpoint
 from pde_lab.solution import Status
+from pde_lab.validation import check_positive
 
 __all__ = ["TrainResult", "train", "cpu_threads", "solver_run"]
 
@@ -129,10 +130,9 @@ def train(
     """
     if adam_steps < 0 or lbfgs_steps < 0:
         raise ValueError("adam_steps and lbfgs_steps must be >= 0")
-    if not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive and finite, got {learning_rate}")
-    if clip_norm is not None and not (math.isfinite(clip_norm) and clip_norm > 0):
-        raise ValueError(f"clip_norm must be positive and finite (or None), got {clip_norm}")
+    check_positive("learning_rate", learning_rate)
+    if clip_norm is not None:
+        check_positive("clip_norm", clip_norm)
     run = _Run(list(parameters), loss_terms, dict(weights or {}), checkpoint, dict(fingerprint or {}))
     run.schedule, run.before_step, run.before_chunk = schedule, before_step, before_chunk
     run.clip_norm = clip_norm

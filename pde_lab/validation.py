@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_int", "check_ints", "check_positive"]
+__all__ = ["check_int", "check_ints", "check_positive", "check_positives"]
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -45,3 +45,10 @@ def check_positive(name: str, value: Any) -> float:
             or not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
+
+
+def check_positives(owner: Any, names: Iterable[str]) -> None:
+    """:func:`check_positive` on each attribute ``names`` of ``owner``
+    (``check_positives(self, ("learning_rate", "decay_rate"))``)."""
+    for name in names:
+        check_positive(name, getattr(owner, name))

@@ -22,13 +22,8 @@ import torch
 
 from geometries import Interval, Rectangle
 from pde_lab import Periodic, Problem
+from pde_lab.validation import check_positive
 from problems.heat import separable_initial
-
-
-def _positive(name: str, value: float) -> float:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def _spectral(n: int, dt: float):
@@ -45,11 +40,11 @@ def allen_cahn(diffusion: float = 1e-4, t_final: float = 1.0, resolution: int = 
     return Problem(
         name="allen-cahn",
         geometry=Interval(-1.0, 1.0),
-        time_span=(0.0, _positive("t_final", t_final)),
+        time_span=(0.0, check_positive("t_final", t_final)),
         rate=lambda f, p: p.diffusion * f.u_xx + 5 * f.u - 5 * f.u**3,
         initial_condition=lambda x: x[:, 0] ** 2 * torch.cos(math.pi * x[:, 0]),
         boundary_conditions=(Periodic(0),),
-        parameters={"diffusion": _positive("diffusion", diffusion)},
+        parameters={"diffusion": check_positive("diffusion", diffusion)},
         reference_solver=_spectral(resolution, dt),
         description="u_t = 1e-4 u_xx + 5u - 5u³, periodic on [-1,1], u0 = x² cos(πx); spectral reference",
     )
@@ -60,11 +55,11 @@ def allen_cahn_2d(diffusion: float = 0.005, t_final: float = 4.0, resolution: in
     return Problem(
         name="allen-cahn-2d",
         geometry=Rectangle((0.0, 0.0), (2 * math.pi, 2 * math.pi)),
-        time_span=(0.0, _positive("t_final", t_final)),
+        time_span=(0.0, check_positive("t_final", t_final)),
         rate=lambda f, p: p.diffusion * f.lap("u") + f.u - f.u**3,
         initial_condition=separable_initial,
         boundary_conditions=(Periodic(0), Periodic(1)),
-        parameters={"diffusion": _positive("diffusion", diffusion)},
+        parameters={"diffusion": check_positive("diffusion", diffusion)},
         reference_solver=_spectral(resolution, dt),
         description="u_t = 0.005 Δu + u - u³ on the 2π-periodic square (TENG); spectral reference",
     )

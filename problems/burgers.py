@@ -21,6 +21,7 @@ import torch
 from geometries import Interval, Rectangle
 from pde_lab import Dirichlet, Periodic, Problem
 from pde_lab.transport import Transport
+from pde_lab.validation import check_positive
 
 
 def _cole_hopf(xt: torch.Tensor, p) -> torch.Tensor:
@@ -33,8 +34,7 @@ def _cole_hopf(xt: torch.Tensor, p) -> torch.Tensor:
 
 def burgers(nu: float = 0.01 / math.pi) -> Problem:
     """1D viscous Burgers on [-1, 1] × [0, 1] with u0 = -sin(πx) and zero Dirichlet data."""
-    if not (isinstance(nu, (int, float)) and math.isfinite(nu) and nu > 0):
-        raise ValueError(f"viscosity nu must be a positive finite number, got {nu!r}")
+    check_positive("viscosity nu", nu)
     return Problem(
         name="burgers",
         geometry=Interval(-1.0, 1.0),
@@ -57,8 +57,7 @@ def burgers_2d(nu: float = 0.01, t_final: float = 4.0, resolution: int = 128, dt
     """
     from problems.heat import separable_initial
 
-    if not (isinstance(nu, (int, float)) and math.isfinite(nu) and nu > 0):
-        raise ValueError(f"viscosity nu must be a positive finite number, got {nu!r}")
+    check_positive("viscosity nu", nu)
 
     def reference(problem: Problem):
         from pde_lab.solvers.reference.spectral import Spectral

@@ -40,6 +40,7 @@ import torch
 from geometries import Interval
 from pde_lab import Dirichlet, Problem
 from pde_lab.solution import Solution, Status
+from pde_lab.validation import check_positive
 
 __all__ = ["diffusion_sorption", "finite_volume_solution", "retardation"]
 
@@ -143,8 +144,7 @@ def diffusion_sorption(initial_level: float | None = None, seed: int = 0, t_fina
         initial_level = float(np.random.default_rng(seed).uniform(0.0, 0.2))
     if not (isinstance(initial_level, (int, float)) and math.isfinite(initial_level) and 0 <= initial_level <= 1):
         raise ValueError(f"initial_level must be a number in [0, 1], got {initial_level!r}")
-    if not (isinstance(t_final, (int, float)) and math.isfinite(t_final) and t_final > 0):
-        raise ValueError(f"t_final must be positive and finite, got {t_final!r}")
+    check_positive("t_final", t_final)
     level = float(initial_level)
     return Problem(
         name="diffusion-sorption",

@@ -18,6 +18,7 @@ import torch
 
 from geometries import Rectangle
 from pde_lab import Periodic, Problem
+from pde_lab.validation import check_positive
 
 #: f(x) = sum a cos(k x) and g(y) = sum b sin(k y), as (coefficient, wavenumber) pairs
 COSINES_X = ((0.6, 0), (0.3, 2), (0.1, 4))
@@ -42,8 +43,7 @@ def _exact(xt: torch.Tensor, p) -> torch.Tensor:
 
 def heat(nu: float = 0.1, t_final: float = 4.0) -> Problem:
     """2D periodic heat equation with an exact Fourier-mode solution (TENG's setting)."""
-    if not (isinstance(nu, (int, float)) and math.isfinite(nu) and nu > 0):
-        raise ValueError(f"diffusivity nu must be a positive finite number, got {nu!r}")
+    check_positive("diffusivity nu", nu)
     return Problem(
         name="heat",
         geometry=Rectangle((0.0, 0.0), (2 * math.pi, 2 * math.pi)),

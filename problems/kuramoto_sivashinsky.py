@@ -22,6 +22,7 @@ import torch
 
 from geometries import Interval
 from pde_lab import Periodic, Problem
+from pde_lab.validation import check_positive
 
 SETTINGS = {
     "regular": dict(alpha=5.0, beta=0.5, gamma=0.005, lower=-1.0, upper=1.0),
@@ -40,8 +41,7 @@ def kuramoto_sivashinsky(setting: str = "regular", t_final: float = 1.0, resolut
     """KS in the causal-PINN paper's ``"regular"`` or ``"chaotic"`` setting; spectral reference."""
     if setting not in SETTINGS:
         raise ValueError(f"unknown setting {setting!r}; use one of {sorted(SETTINGS)}")
-    if not (isinstance(t_final, (int, float)) and math.isfinite(t_final) and t_final > 0):
-        raise ValueError(f"t_final must be a positive finite number, got {t_final!r}")
+    check_positive("t_final", t_final)
     values = SETTINGS[setting]
 
     def reference(problem: Problem):

@@ -67,6 +67,7 @@ import torch
 from geometries import Rectangle
 from pde_lab import Dirichlet, Periodic, Problem
 from pde_lab.solution import Solution, Status
+from pde_lab.validation import check_positive
 
 #: Mesh size of the cavity reference: Ghia within 1%, Botella–Peyret extrema within 3e-5.
 CAVITY_H = 0.05
@@ -74,16 +75,6 @@ CAVITY_H = 0.05
 TORUS_GRID, TORUS_DT, TORUS_SAVES_PER_INTERVAL = 128, 1.5e-3, 2
 #: Largest wave number and RMS speed of the torus's initial state.
 TORUS_MAX_WAVENUMBER, TORUS_RMS_SPEED = 4, 1.0
-
-
-def _positive(name: str, value: float) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not (math.isfinite(value) and value > 0)
-    ):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def _navier_stokes(f, nu: float, unsteady: bool) -> tuple[torch.Tensor, ...]:
@@ -107,7 +98,7 @@ def _kovasznay_exact(points: torch.Tensor, reynolds: float) -> torch.Tensor:
 
 def kovasznay(reynolds: float = 40.0) -> Problem:
     """Steady Kovasznay flow on [-0.5, 1] × [-0.5, 1.5] with its exact solution (u, v, p)."""
-    reynolds = _positive("reynolds", reynolds)
+    reynolds = check_positive("reynolds", reynolds)
 
     def boundary(column: int):
         return lambda points: _kovasznay_exact(points, reynolds)[:, column]
@@ -186,7 +177,7 @@ def _cavity_reference(problem: Problem) -> Solution:
 
 def cavity(reynolds: float = 100.0) -> Problem:
     """Lid-driven cavity on the unit square; Taylor–Hood FEM reference (u, v, zero-mean p)."""
-    reynolds = _positive("reynolds", reynolds)
+    reynolds = check_positive("reynolds", reynolds)
     return Problem(
         name="navier-stokes-cavity",
         geometry=Rectangle((0.0, 0.0), (1.0, 1.0)),
@@ -212,7 +203,7 @@ def _taylor_green_exact(points: torch.Tensor, nu: float) -> torch.Tensor:
 
 def taylor_green(nu: float = 0.01, t_final: float = 1.0) -> Problem:
     """Decaying Taylor–Green vortex on the 2π-periodic square; exact (u, v, p)."""
-    nu, t_final = _positive("nu", nu), _positive("t_final", t_final)
+    nu, t_final = check_positive("nu", nu), check_positive("t_final", t_final)
     return Problem(
         name="navier-stokes-taylor-green",
         geometry=Rectangle((0.0, 0.0), (2 * math.pi, 2 * math.pi)),
@@ -336,7 +327,7 @@ def _torus_reference(problem: Problem) -> Solution:
 
 def torus(nu: float = 1e-2, t_final: float = 1.0, seed: int = 0) -> Problem:
     """Decaying 2D turbulence on the 2π-torus in vorticity form (causal PINN); spectral reference."""
-    nu, t_final = _positive("nu", nu), _positive("t_final", t_final)
+    nu, t_final = check_positive("nu", nu), check_positive("t_final", t_final)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     return Problem(

@@ -44,6 +44,7 @@ import torch
 from geometries import Rectangle
 from pde_lab import Periodic, Problem
 from pde_lab.solution import Solution, Status
+from pde_lab.validation import check_positive
 
 __all__ = ["initial_modes", "vorticity_decay"]
 
@@ -122,8 +123,7 @@ def _reference(problem: Problem) -> Solution:
 def vorticity_decay(nu: float = 1e-4, t_final: float = 5.0, length_scale: float = 0.8, seed: int = 0) -> Problem:
     """Unforced vorticity on the unit torus from a periodic-kernel random field (PI-HC-MoE's NS)."""
     for name, value in (("nu", nu), ("t_final", t_final), ("length_scale", length_scale)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        check_positive(name, value)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     return Problem(

@@ -47,11 +47,16 @@ def _mlp(seed=0, width=6, depth=2, in_dim=2):
 
 
 def test_low_rank_svd_finds_every_triplet_above_its_floor_and_the_truncated_steps():
-    """Spectrum 10^(-(k + 1/2)/4): the randomized SVD keeps the values above 1e-15 to rounding, and the
-    truncated steps agree with the full SVD's; a full-rank matrix falls back to the full SVD."""
+    """Spectrum 1, then 10^(-(k + 1/2)/4): the randomized SVD keeps the values above 1e-15 to rounding, and
+    the truncated steps agree with the full SVD's; a full-rank matrix falls back to the full SVD.
+
+    The cutoffs are relative to the largest value, so it is 1: the relative cutoffs 1e-9 and 1e-6
+    then fall half a step between two values. (With 10^(-1/8) first, 1e-9 relative was exactly
+    10^(-36.5/4): whether that value was kept depended on rounding, i.e. on torch's thread count.)"""
     left = torch.linalg.qr(_random((400, 300), 0)).Q
     right = torch.linalg.qr(_random((300, 300), 1)).Q
-    singular = 10.0 ** (-(torch.arange(300, dtype=torch.float64) + 0.5) / 4)  # no value on a cutoff
+    singular = 10.0 ** (-(torch.arange(300, dtype=torch.float64) + 0.5) / 4)
+    singular[0] = 1.0  # no value on a relative cutoff
     a = left * singular @ right.T
     u, s, vt = low_rank_svd(a, 1e-15)
     assert len(s) < 150  # the sketch stopped early
@@ -59,7 +64,7 @@ def test_low_rank_svd_finds_every_triplet_above_its_floor_and_the_truncated_step
     assert torch.allclose(s[:int(kept.sum())], singular[kept], rtol=1e-8, atol=1e-15)
     assert torch.allclose(u * s @ vt, a, rtol=0, atol=1e-14)
     b = _random((400,), 2)
-    exact = [right[:, :k] @ ((left[:, :k].T @ b) / singular[:k]) for k in (int((singular > c).sum()) for c in (1e-9, 1e-6))]
+    exact = [right[:, :k] @ ((left[:, :k].T @ b) / singular[:k]) for k in (int((singular > c * singular[0]).sum()) for c in (1e-9, 1e-6))]
     steps, rank = truncated_steps(a, b, (1e-9, 1e-6))
     assert rank == 64  # 10^(-64/4) is below the floor 1e-12
     for got, expected in zip(steps, exact, strict=True):

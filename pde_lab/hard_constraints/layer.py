@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 import torch
 
+from pde_lab.validation import check_int, check_positives
+
 __all__ = ["LMOptions", "block_jacobian", "constrained_solve", "levenberg_marquardt"]
 
 Residual = Callable[..., torch.Tensor]
@@ -63,10 +65,10 @@ class LMOptions:
     hessian: str = "exact"
 
     def __post_init__(self) -> None:
-        if self.max_iterations < 1:
-            raise ValueError(f"max_iterations must be >= 1, got {self.max_iterations}")
-        if not self.tolerance > 0 or self.ridge < 0 or not self.damping > 0:
-            raise ValueError("tolerance and damping must be positive and ridge non-negative")
+        check_int("max_iterations", self.max_iterations)
+        check_positives(self, ("tolerance", "damping"))
+        if not (isinstance(self.ridge, (int, float)) and 0 <= self.ridge < float("inf")):
+            raise ValueError(f"ridge must be a non-negative finite number, got {self.ridge!r}")
         if self.hessian not in ("exact", "gauss-newton"):
             raise ValueError(f"hessian must be 'exact' or 'gauss-newton', got {self.hessian!r}")
 

@@ -69,8 +69,8 @@ from pde_lab.reference.fem_tools import (
     evaluate,
     nodal_values,
     require_finite,
-    require_positive,
 )
+from pde_lab.validation import check_positive
 
 TimeScheme = Literal["backward-euler", "bdf2"]
 _ELEMENTS = {
@@ -275,8 +275,8 @@ def indirect_signalling(
     ChemotaxisResult
         Fields ``"n"``, ``"c"``, ``"w"``, mass and positivity history, status.
     """
-    eps = require_positive("eps", eps)
-    tau = require_positive("tau", tau)
+    eps = check_positive("eps", eps)
+    tau = check_positive("tau", tau)
     signals = (
         _Signal("w", source="n", scale=eps, diffusivity=tau),
         _Signal("c", source="w", scale=eps),
@@ -303,7 +303,7 @@ def _run(
         raise ValueError(f"order must be 1 or 2, got {order!r}")
     if time_scheme not in ("backward-euler", "bdf2"):
         raise ValueError(f"time_scheme must be 'backward-euler' or 'bdf2', got {time_scheme!r}")
-    t_final = require_positive("t_final", t_final)
+    t_final = check_positive("t_final", t_final)
     save_times, save_steps = save_step_indices(dt, t_final, np.asarray(save_times, dtype=float))
     n_steps = round(t_final / dt)
     basis = Basis(mesh, element())

@@ -27,6 +27,7 @@ import numpy as np
 from scipy.special import roots_hermite
 
 from pde_lab.reference.spectral_1d import burgers_periodic_1d
+from pde_lab.validation import check_positive
 
 #: Viscosity of the benchmark, 0.01 / pi.
 BURGERS_NU: float = 0.01 / np.pi
@@ -72,8 +73,7 @@ def burgers_cole_hopf(
     np.ndarray
         :math:`u` with the broadcast shape of ``x`` and ``t``.
     """
-    if not np.isfinite(nu) or nu <= 0:
-        raise ValueError(f"nu must be finite and > 0, got {nu!r}.")
+    check_positive("nu", nu)
     if int(n_quad) != n_quad or n_quad < 2:
         raise ValueError(f"n_quad must be an integer >= 2, got {n_quad!r}.")
     x_b, t_b = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(t, dtype=float))

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pde_lab.validation import check_positive
+
 #: Relative tolerance used to decide whether a save time is an integer multiple of ``dt``.
 SAVE_TIME_RTOL: float = 1e-9
 
@@ -96,7 +98,7 @@ def etdrk4_coefficients(
         Arrays of the same shape as ``linear_symbol``; real when the symbol is real.
     """
     symbol = np.asarray(linear_symbol)
-    _check_positive_finite(dt, "dt")
+    check_positive("dt", dt)
     if not np.all(np.isfinite(symbol)):
         raise ValueError("linear_symbol contains NaN or inf.")
     if int(n_contour) < 8:
@@ -192,7 +194,7 @@ def save_step_indices(
         On a non-positive ``dt``, unsorted or out-of-range times, or a time that ``dt`` does
         not divide.
     """
-    _check_positive_finite(dt, "dt")
+    check_positive("dt", dt)
     if not np.isfinite(t_final) or t_final < 0:
         raise ValueError(f"t_final must be finite and >= 0, got {t_final}.")
     times = np.array([0.0, t_final] if save_times is None else save_times, dtype=float)
@@ -318,6 +320,3 @@ def etdrk4_1d(
     return times, np.fft.ifft(v_hat, axis=-1).real
 
 
-def _check_positive_finite(value: float, name: str) -> None:
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}.")

@@ -125,12 +125,6 @@ def require_finite(name: str, value: float) -> float:
     return number
 
 
-def require_positive(name: str, value: float) -> float:
-    """Return ``float(value)`` or raise ``ValueError`` unless it is finite and ``> 0``."""
-    number = require_finite(name, value)
-    if number <= 0.0:
-        raise ValueError(f"{name} must be positive, got {number}")
-    return number
 
 
 def nodal_values(name: str, function: ScalarField, basis: CellBasis) -> np.ndarray:

@@ -58,7 +58,8 @@ from skfem import (
 )
 from skfem.helpers import ddot, div, dot, grad, mul
 
-from pde_lab.reference.fem_tools import evaluate, require_positive
+from pde_lab.reference.fem_tools import evaluate
+from pde_lab.validation import check_positive
 
 #: ``g(x, y) -> (u, v)``: a velocity field given by its two component arrays.
 VectorField = Callable[[np.ndarray, np.ndarray], "tuple[np.ndarray, np.ndarray]"]
@@ -188,9 +189,9 @@ def steady_navier_stokes(
     """
     if not isinstance(mesh, MeshTri):
         raise TypeError(f"mesh must be a skfem.MeshTri for Taylor–Hood P2/P1, got {type(mesh)}")
-    nu = require_positive("nu", nu)
-    tol = require_positive("tol", tol)
-    continuation = [require_positive("nu_continuation entry", value) for value in nu_continuation]
+    nu = check_positive("nu", nu)
+    tol = check_positive("tol", tol)
+    continuation = [check_positive("nu_continuation entry", value) for value in nu_continuation]
     if int(max_iter) < 1 or int(picard_steps) < 0:
         raise ValueError(
             f"need max_iter >= 1 and picard_steps >= 0, got {max_iter}, {picard_steps}"

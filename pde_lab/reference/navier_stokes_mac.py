@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from pde_lab.validation import check_positive
+
 __all__ = ["CavityResult", "cavity", "pressure_solver"]
 
 
@@ -141,8 +143,8 @@ def cavity(n: int = 32, reynolds: float = 100.0, lid: float = 1.0, pressure: str
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 4:
         raise ValueError(f"n must be an int >= 4, got {n!r}")
-    if not (reynolds > 0 and np.isfinite(reynolds)) or not (lid > 0 and np.isfinite(lid)):
-        raise ValueError(f"reynolds and lid must be positive, got {reynolds!r}, {lid!r}")
+    check_positive("reynolds", reynolds)
+    check_positive("lid", lid)
     h, nu = 1.0 / n, lid / reynolds  # unit cavity: Re = U L / nu
     limit = min(h * h / (4 * nu), 2 * nu / lid**2, h / lid)
     dt = 0.8 * limit if dt is None else float(dt)

@@ -21,14 +21,14 @@ from __future__ import annotations
 import numpy as np
 
 from pde_lab.reference.etdrk4 import etdrk4_1d
+from pde_lab.validation import check_positive
 
 
 def periodic_grid(n: int, length: float, x0: float = 0.0) -> np.ndarray:
     """Uniform periodic grid ``x0 + length * j / n``, ``j = 0..n-1``."""
     if int(n) != n or n < 4:
         raise ValueError(f"n must be an integer >= 4, got {n!r}.")
-    if not np.isfinite(length) or length <= 0:
-        raise ValueError(f"length must be finite and > 0, got {length!r}.")
+    check_positive("length", length)
     return x0 + length * np.arange(n) / n
 
 

@@ -26,14 +26,14 @@ from collections.abc import Callable
 import numpy as np
 
 from pde_lab.reference.etdrk4 import etdrk4_integrate
+from pde_lab.validation import check_positive
 
 
 def periodic_grid_2d(n: int, length: float = 2 * np.pi) -> tuple[np.ndarray, np.ndarray]:
     """Meshgrid ``(x, y)`` (``ij`` indexing) of ``n x n`` points on ``[0, length)^2``."""
     if int(n) != n or n < 4:
         raise ValueError(f"n must be an integer >= 4, got {n!r}.")
-    if not np.isfinite(length) or length <= 0:
-        raise ValueError(f"length must be finite and > 0, got {length!r}.")
+    check_positive("length", length)
     x = length * np.arange(n) / n
     return np.meshgrid(x, x, indexing="ij")
 

@@ -47,7 +47,7 @@ from pde_lab.solvers.causal_points import soft_boundary as _soft_boundary
 from pde_lab.solvers.causal_points import space_pool as _space_pool
 from pde_lab.solvers.causal_settings import PAPER_SETTINGS
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
-from pde_lab.validation import check_ints
+from pde_lab.validation import check_ints, check_positives
 
 __all__ = ["PAPER_SETTINGS", "CausalPINN"]
 
@@ -144,10 +144,7 @@ class CausalPINN:
     def __post_init__(self) -> None:
         check_ints(self, ("width", "depth", "harmonics", "windows", "steps_per_epsilon", "check_every",
                           "time_chunks", "n_space", "n_initial", "n_boundary", "decay_steps"))
-        for name in ("initial_weight", "boundary_weight", "learning_rate", "decay_rate"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        check_positives(self, ("initial_weight", "boundary_weight", "learning_rate", "decay_rate"))
         if not 0 <= self.window_overlap < 1:
             raise ValueError(f"window_overlap must lie in [0, 1), got {self.window_overlap!r}")
         if self.time_limit is not None and not self.time_limit > 0:

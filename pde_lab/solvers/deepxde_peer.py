@@ -46,6 +46,7 @@ from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.deepxde_translate import deepxde_data, deepxde_pde
 from pde_lab.solvers.pinn import network_field, resolve_device, resolve_dtype
+from pde_lab.validation import check_positive
 
 __all__ = ["DeepXDEPeer", "deepxde_pde"]
 
@@ -195,9 +196,7 @@ class DeepXDEPeer:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
-        rate = self.learning_rate
-        if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
-            raise ValueError(f"learning_rate must be positive and finite, got {rate!r}")
+        check_positive("learning_rate", self.learning_rate)
         if not isinstance(self.activation, str) or self.activation.lower() not in _ACTIVATIONS:
             raise ValueError(f"DeepXDE has no activation {self.activation!r}; use {_ACTIVATIONS}")
         unknown = set(self.weights) - {"pde", "boundary", "initial"}

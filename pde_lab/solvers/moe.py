@@ -56,7 +56,7 @@ import numpy as np
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
-from pde_lab.validation import check_ints
+from pde_lab.validation import check_ints, check_positive
 
 __all__ = ["HCMoE", "TrainedBasis"]
 
@@ -279,8 +279,7 @@ class HCMoE:
             factor, every = self.lr_decay
             if not (0 < factor <= 1) or isinstance(every, bool) or not isinstance(every, int) or every < 1:
                 raise ValueError(f"lr_decay must be (factor in (0, 1], every >= 1 steps), got {self.lr_decay!r}")
-        if not self.lr_floor > 0:
-            raise ValueError(f"lr_floor must be positive, got {self.lr_floor!r}")
+        check_positive("lr_floor", self.lr_floor)
         unknown = set(self.weights) - {"pde", "boundary"}
         if unknown:
             raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary'")

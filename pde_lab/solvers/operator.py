@@ -34,7 +34,7 @@ import numpy as np
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
-from pde_lab.validation import check_ints
+from pde_lab.validation import check_ints, check_positives
 
 __all__ = ["FNO", "PINO", "TrainedOperator"]
 
@@ -209,9 +209,7 @@ class _OperatorSolver:
 
     def _check(self) -> None:
         check_ints(self, ("n_train", "n_test", "n_layers", "projection", "epochs"))
-        for name in ("learning_rate", "scheduler_gamma"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
-                raise ValueError(f"{name} must be positive and finite, got {getattr(self, name)!r}")
+        check_positives(self, ("learning_rate", "scheduler_gamma"))
 
     def _train(self) -> TrainedOperator:
         import torch

@@ -201,9 +201,9 @@ def test_indirect_signalling_homogeneous_ode(scheme, expected):
 @pytest.mark.parametrize(
     "change, match",
     [
-        ({"dt": 0.0}, "dt must be finite and > 0"),
-        ({"dt": float("inf")}, "dt must be finite and > 0"),
-        ({"t_final": -1.0}, "t_final must be positive"),
+        ({"dt": 0.0}, "dt must be a positive finite number"),
+        ({"dt": float("inf")}, "dt must be a positive finite number"),
+        ({"t_final": -1.0}, "t_final must be a positive finite number"),
         ({"dt": 0.03}, "integer multiple"),
         ({"save_times": [0.015]}, "not an integer multiple of dt"),
         ({"save_times": [0.2]}, "must lie in"),

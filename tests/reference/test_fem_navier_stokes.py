@@ -192,9 +192,9 @@ def test_pressure_has_zero_mean(cavity):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"nu": 0.0}, "nu must be positive"),
-        ({"nu": float("nan")}, "nu must be finite"),
-        ({"tol": -1.0}, "tol must be positive"),
+        ({"nu": 0.0}, "nu must be a positive finite number"),
+        ({"nu": float("nan")}, "nu must be a positive finite number, got nan"),
+        ({"tol": -1.0}, "tol must be a positive finite number"),
         ({"max_iter": 0}, "max_iter"),
         ({"nu_continuation": (0.1, -1.0)}, "nu_continuation"),
     ],

@@ -38,6 +38,7 @@ import numpy as np
 from pde_lab.conditions import Dirichlet, Neumann
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
+from pde_lab.validation import check_positive
 
 __all__ = ["FEM", "FEMField", "linear_operator"]
 
@@ -175,8 +176,7 @@ class FEM:
             raise ValueError(f"fem solves scalar problems; {problem.name!r} has fields {problem.fields}")
         if self.order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {self.order!r}")
-        if not (isinstance(self.h, (int, float)) and self.h > 0):
-            raise ValueError(f"h must be positive, got {self.h!r}")
+        check_positive("h", self.h)
         from pde_lab.linalg.preconditioners import CG_VARIANTS
 
         if self.linear_solver != "direct" and self.linear_solver not in CG_VARIANTS:

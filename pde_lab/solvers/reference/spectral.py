@@ -26,6 +26,7 @@ import numpy as np
 from pde_lab.conditions import Periodic
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
+from pde_lab.validation import check_positive
 
 __all__ = ["Spectral", "SpectralEngine", "grid_rate", "linear_symbol"]
 
@@ -162,8 +163,7 @@ class Spectral:
         shape = (self.n,) * d if isinstance(self.n, int) else tuple(self.n)
         if len(shape) != d or any(not isinstance(n, int) or n < 4 for n in shape):
             raise ValueError(f"n must be an int >= 4 or one per axis ({d}), got {self.n!r}")
-        if not (math.isfinite(self.dt) and self.dt > 0):
-            raise ValueError(f"dt must be positive, got {self.dt!r}")
+        check_positive("dt", self.dt)
         return shape, tuple(upper - lower), lower
 
     def _save_times(self, problem: Problem) -> np.ndarray:
