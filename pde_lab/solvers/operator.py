@@ -7,6 +7,8 @@ member in one forward pass. ``FNO(family="darcy")`` trains on first use, on
 the ``.npz`` at ``dataset``, which is generated there if missing and resumed if
 interrupted), and keeps the trained network in a process-wide cache keyed by the solver's
 settings, so every later ``solve`` (from this or an equal solver object) is inference only.
+``solver.save(path)`` keeps the trained network beyond the process; ``weights=path`` loads it
+(:mod:`pde_lab.solvers.operator_io`).
 
 Training follows the paper: Adam (lr 1e-3, weight decay 1e-4), step decay ×0.5 every
 ``epochs / 5`` epochs, batch 20 (10 for Navier–Stokes), the relative L2 loss
@@ -109,6 +111,10 @@ class _OperatorSolver:
         Processes for data generation (``None``: one per core).
     dtype, device, seed, progress, cpu_threads
         As for :class:`~pde_lab.solvers.pinn.PINN`.
+    weights
+        A file written by :meth:`save`: the first ``solve`` (or :meth:`train`) loads it instead
+        of training, after checking that it was trained with this family and these settings
+        (:mod:`pde_lab.solvers.operator_io`).
     """
 
     family: Any = None
@@ -134,9 +140,10 @@ class _OperatorSolver:
     seed: int = 0
     progress: bool | None = None
     cpu_threads: int | None = 1
+    weights: str | None = None
 
     name = "operator"
-    _not_in_key = ("resolution", "workers", "progress", "cpu_threads", "dataset")
+    _not_in_key = ("resolution", "workers", "progress", "cpu_threads", "dataset", "weights")
 
     # ------------------------------------------------------------------ public
     def check(self, problem: Problem) -> None:
@@ -186,15 +193,33 @@ class _OperatorSolver:
                           sort_keys=True, default=repr)
 
     def train(self) -> TrainedOperator:
-        """Train (once per process and settings) and return the trained operator."""
+        """Train (once per process and settings; or load ``weights``) and return the trained operator."""
+        from pde_lab.solvers.operator_io import load_trained
+
         if self.family is None:
             raise ValueError("give family=... (a Family or one of FAMILIES) to train before solving a problem")
         key = self.key()
         if key not in _TRAINED:
-            _TRAINED[key] = self._train()
+            self._check()
+            _TRAINED[key] = load_trained(self, self.weights, self._network) if self.weights else self._train()
         return _TRAINED[key]
 
+    def save(self, path: str) -> str:
+        """Write the trained operator (training it first if needed) to ``path``, for ``weights=path``."""
+        from pde_lab.solvers.operator_io import save_trained
+
+        return str(save_trained(self, self.train(), path))
+
     # ---------------------------------------------------------------- training
+    def _network(self, family, in_channels: int, out_channels: int):
+        """The untrained network for ``family`` at these settings (the paper's modes and width by default)."""
+        from pde_lab.operators.fno import FNO as Network
+
+        modes, width = self.modes or family.fno_settings["modes"], self.width or family.fno_settings["width"]
+        axes = family.output_axes()
+        return Network(in_channels, out_channels, (modes,) * len(axes), width, self.n_layers, self.projection,
+                       self.activation, [p for _, p in axes], self.padding, dtype=resolve_dtype(self.dtype))
+
     def loss_terms(self, family, prediction, target, inputs) -> dict[str, Any]:
         return {"data": relative_l2(prediction, target).mean()}
 
@@ -216,10 +241,8 @@ class _OperatorSolver:
         from tqdm.auto import tqdm
 
         from pde_lab.data.families import make_family
-        from pde_lab.operators.fno import FNO as Network
         from pde_lab.training import cpu_threads
 
-        self._check()
         family = make_family(self.family)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         settings = {"batch_size": 20, **family.fno_settings}
@@ -239,9 +262,7 @@ class _OperatorSolver:
         start = time.perf_counter()
         with cpu_threads(threads), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self.seed)
-            network = Network(inputs.shape[-1], targets.shape[-1], (modes,) * len(grid), width, self.n_layers,
-                              self.projection, self.activation, [p for _, p in axes], self.padding,
-                              dtype=dtype).to(device)
+            network = self._network(family, inputs.shape[-1], targets.shape[-1]).to(device)
             trained = TrainedOperator(network, family, scales, Status.CONVERGED, "", {}, {})
             optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
             step = self.scheduler_step or max(1, self.epochs // 5)
