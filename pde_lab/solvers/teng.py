@@ -82,7 +82,7 @@ class TENG(NetworkEvolution):
         it spends Gauss–Newton iterations where the solution is hard to follow (a forming
         shock) and few where it is smooth. Where the dynamics amplify small changes
         (Kuramoto–Sivashinsky's unstable modes grow 40× by t = 0.4), bound every stage this way:
-        ``pde_lab.bench.teng_stiff.KS_1D`` fits each ETDRK4 stage to 1e-8 (up to 30 iterations,
+        ``pde_lab.bench.teng_stiff.KS_1D`` fits each ETDRK4 stage to 1e-10 (up to 50 iterations,
         ``rcond`` 1e-9), where 7 + 5 iterations left single stages at 1e-5 to 1e-4.
     stall_ratio, stall_misfit
         A stage whose relative misfit is at most ``stall_misfit`` also stops once two
