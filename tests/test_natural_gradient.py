@@ -224,7 +224,6 @@ def test_stall_stops_at_the_floor_of_an_inconsistent_fit_and_not_before():
                      stall=(0, 0.9))
 
 
-
 def test_adaptive_damping_stops_at_a_floor_instead_of_overflowing():
     """Levenberg–Marquardt started at the least-squares solution of an inconsistent fit rejects every
     step and raises its damping tenfold each time; it stops (stalled) once the step is below rounding,

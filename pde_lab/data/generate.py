@@ -230,4 +230,3 @@ def load_dataset(path: str | PathLike) -> Dataset:
                            json.loads(str(data["metadata"])))
     except (KeyError, ValueError, OSError) as error:
         raise ValueError(f"{path} is not a pde_lab dataset: {error}") from None
-

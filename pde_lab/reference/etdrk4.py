@@ -318,5 +318,3 @@ def etdrk4_1d(
         np.fft.fft(u0), linear_symbol, nonlinear, dt, t_final, save_times, n_contour
     )
     return times, np.fft.ifft(v_hat, axis=-1).real
-
-

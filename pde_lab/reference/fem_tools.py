@@ -125,8 +125,6 @@ def require_finite(name: str, value: float) -> float:
     return number
 
 
-
-
 def nodal_values(name: str, function: ScalarField, basis: CellBasis) -> np.ndarray:
     """Interpolate ``function(x, y)`` at the nodal points of a Lagrange basis.
 

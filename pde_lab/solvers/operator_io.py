@@ -8,7 +8,7 @@ checking that the file was trained with the same family and settings (the key), 
 never silently applied to a different problem family or architecture:
 
 >>> fno = FNO(family="burgers", n_train=200, epochs=100)   # doctest: +SKIP
->>> fno.save("burgers_fno.pt")                             # trains (once), then writes
+>>> fno.save("burgers_fno.pt")                             # doctest: +SKIP
 >>> solve(problem, FNO(family="burgers", n_train=200, epochs=100, weights="burgers_fno.pt"))  # doctest: +SKIP
 
 The file is a ``torch.save`` dictionary read back with ``weights_only=True`` (tensors, numbers,
