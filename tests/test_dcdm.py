@@ -22,7 +22,7 @@ SMALL = TrainingSettings(grid=(8, 16, 32, 64), lanczos_steps=300, low_mode_extra
 @pytest.fixture(scope="module")
 def network():
     """A recursive 2D network trained once on the 8², 16², 32² and 64² Dirichlet boxes (about
-    6 s on one thread)."""
+    6 s on one thread of the 2026-11 CI machine, 17-20 s on the slower 2026-12 one)."""
     with cpu_threads(1), torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = DCDMNet(2, channels=8)
