@@ -11,9 +11,10 @@ never silently applied to a different problem family or architecture:
 >>> fno.save("burgers_fno.pt")                             # doctest: +SKIP
 >>> solve(problem, FNO(family="burgers", n_train=200, epochs=100, weights="burgers_fno.pt"))  # doctest: +SKIP
 
-The file is a ``torch.save`` dictionary read back with ``weights_only=True`` (tensors, numbers,
-strings, lists and dicts only: loading runs no pickled code). ``device`` and ``resolution`` may
-differ between saving and loading; every setting that changes the trained network may not.
+The file is a ``torch.save`` dictionary, written atomically like a training checkpoint and read
+back with ``weights_only=True`` (tensors, numbers, strings, lists and dicts only: loading runs no
+pickled code). ``device`` and ``resolution`` may differ between saving and loading; every
+setting that changes the trained network may not.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ FORMAT = 1
 
 
 def save_trained(solver: Any, trained: Any, path: str | Path) -> Path:
-    """Write ``trained`` (the :class:`~pde_lab.solvers.operator.TrainedOperator` of ``solver``) to ``path``."""
-    import torch
+    """Write ``trained`` (the :class:`~pde_lab.solvers.operator.TrainedOperator` of ``solver``) to ``path``,
+    atomically (:func:`pde_lab.checkpoint.save_checkpoint`: an interrupted save leaves any earlier file intact)."""
+    from pde_lab.checkpoint import save_checkpoint
 
     path = Path(path)
     if not path.parent.is_dir():
@@ -50,7 +52,7 @@ def save_trained(solver: Any, trained: Any, path: str | Path) -> Path:
         "history": {k: [float(x) for x in v] for k, v in trained.history.items()},
         "stats": _plain(trained.stats),
     }
-    torch.save(payload, path)
+    save_checkpoint(path, payload)
     return path
 
 
