@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from pde_lab.validation import check_positive
+from pde_lab.validation import check_int, check_positive
 
 __all__ = ["CavityResult", "cavity", "pressure_solver"]
 
@@ -141,8 +141,7 @@ def cavity(n: int = 32, reynolds: float = 100.0, lid: float = 1.0, pressure: str
     """
     from tqdm.auto import tqdm
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 4:
-        raise ValueError(f"n must be an int >= 4, got {n!r}")
+    n = check_int("n", n, 4)
     check_positive("reynolds", reynolds)
     check_positive("lid", lid)
     h, nu = 1.0 / n, lid / reynolds  # unit cavity: Re = U L / nu

@@ -46,7 +46,7 @@ from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.deepxde_translate import deepxde_data, deepxde_pde
 from pde_lab.solvers.pinn import network_field, resolve_device, resolve_dtype
-from pde_lab.validation import check_positive
+from pde_lab.validation import check_ints, check_positive
 
 __all__ = ["DeepXDEPeer", "deepxde_pde"]
 
@@ -191,11 +191,8 @@ class DeepXDEPeer:
 
     # ------------------------------------------------------------------ helpers
     def _check_options(self) -> None:
-        counts = {"width": 1, "depth": 1, "n_interior": 1, "n_boundary": 1, "n_initial": 1}
-        for name, least in {**counts, "adam_steps": 0, "lbfgs_steps": 0}.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
+        check_ints(self, ("width", "depth", "n_interior", "n_boundary", "n_initial"))
+        check_ints(self, ("adam_steps", "lbfgs_steps"), minimum=0)
         check_positive("learning_rate", self.learning_rate)
         if not isinstance(self.activation, str) or self.activation.lower() not in _ACTIVATIONS:
             raise ValueError(f"DeepXDE has no activation {self.activation!r}; use {_ACTIVATIONS}")
