@@ -1,10 +1,22 @@
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, share the cores between the workers instead of oversubscribing.
+
+    Each of the ``n`` workers would otherwise start torch with its default thread count (one
+    per core), so two workers on two cores would run four busy threads.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        torch.set_num_threads(max(1, torch.get_num_threads() // workers))
 
 
 @pytest.fixture(params=["cuda"])
