@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pde_lab.validation import check_non_negative
+
 if TYPE_CHECKING:
     from pde_lab.fields import Fields
     from pde_lab.problem import Parameters
@@ -58,8 +60,7 @@ class Transport:
                 raise TypeError(
                     f"Transport.diffusion must be a number or a callable (f, p), got {type(self.diffusion).__name__}"
                 )
-            if not (self.diffusion >= 0 and self.diffusion < float("inf")):
-                raise ValueError(f"Transport.diffusion must be finite and >= 0, got {self.diffusion!r}")
+            check_non_negative("Transport.diffusion", self.diffusion)
 
     def velocities(self, f: Fields, p: Parameters, dim: int) -> tuple[Any, ...]:
         """The velocity components at ``f``'s points, each broadcast to ``(n,)``."""

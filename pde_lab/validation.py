@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_int", "check_ints", "check_positive", "check_positives"]
+__all__ = ["check_int", "check_ints", "check_non_negative", "check_positive", "check_positives"]
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -44,6 +44,14 @@ def check_positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def check_non_negative(name: str, value: Any) -> float:
+    """``value`` as a ``float`` if it is a finite real number >= 0; else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
     return float(value)
 
 

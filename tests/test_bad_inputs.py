@@ -10,6 +10,7 @@ import torch
 
 from geometries import Disk, Interval, Rectangle
 from pde_lab import Dirichlet, Periodic, Problem, compare, solve
+from pde_lab.transport import Transport
 from pde_lab.cli import main
 from problems import burgers, poisson
 
@@ -64,6 +65,12 @@ CASES = {
     "unknown device": (lambda tmp: solve(poisson(), "pinn", **{**TINY, "device": "tpu"}), ValueError, "invalid device"),
     "negative learning rate": (lambda tmp: solve(poisson(), "pinn", **{**TINY, "learning_rate": -1.0}), ValueError,
                                "learning_rate"),
+    "negative resampling period": (lambda tmp: solve(poisson(), "pinn", **{**TINY, "resample_every": -1}), ValueError,
+                                   "resample_every must be a non-negative int, got -1"),
+    "negative damping": (lambda tmp: solve(poisson(), "pinn-ngd", damping=-1e-3, iterations=1, progress=False),
+                         ValueError, "damping must be a non-negative finite number, got -0.001"),
+    "NaN diffusion": (lambda tmp: Transport(velocity=lambda f, p: (f.u,), diffusion=math.nan), ValueError,
+                      "Transport.diffusion must be a non-negative finite number, got nan"),
     "no collocation points": (lambda tmp: solve(poisson(), "pinn", **{**TINY, "n_interior": 0}), ValueError, "n_interior"),
     "FEM on a nonlinear PDE": (lambda tmp: solve(_steady(residual=lambda f, p: -f.lap("u") + f.u**2), "fem", h=0.5),
                                ValueError, "not linear"),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import pde_lab.validation as validation
-from pde_lab.validation import check_int, check_ints, check_positive, check_positives
+from pde_lab.validation import check_int, check_ints, check_non_negative, check_positive, check_positives
 from problems import allen_cahn, burgers, heat, kuramoto_sivashinsky
 
 
@@ -49,6 +49,18 @@ def test_check_positive_rejects(value) -> None:
         check_positive("dt", value)
 
 
+@pytest.mark.parametrize("value", [0, 0.0, 2, 1e-300, np.float64(0.5)])
+def test_check_non_negative_accepts_zero_and_positives(value) -> None:
+    result = check_non_negative("nu", value)
+    assert type(result) is float and result == float(value)
+
+
+@pytest.mark.parametrize("value", [-1e-300, -1, math.nan, math.inf, False, "0", None])
+def test_check_non_negative_rejects(value) -> None:
+    with pytest.raises(ValueError, match="nu must be a non-negative finite number, got"):
+        check_non_negative("nu", value)
+
+
 def test_attribute_checks_name_the_first_bad_attribute() -> None:
     settings = SimpleNamespace(width=8, depth=2, learning_rate=1e-3, decay=0.0)
     check_ints(settings, ("width", "depth"))
@@ -70,9 +82,14 @@ def test_problems_use_the_shared_wording(make) -> None:
 
 def test_references_use_the_shared_wording() -> None:
     from pde_lab.reference.cole_hopf import burgers_cole_hopf
-    from pde_lab.reference.etdrk4 import etdrk4_coefficients
+    from pde_lab.reference.etdrk4 import etdrk4_coefficients, save_step_indices
+    from pde_lab.reference.spectral_1d import burgers_periodic_1d
 
     with pytest.raises(ValueError, match="dt must be a positive finite number, got 0.0"):
         etdrk4_coefficients(np.zeros(4), 0.0)
     with pytest.raises(ValueError, match="nu must be a positive finite number, got -0.1"):
         burgers_cole_hopf(np.zeros(3), np.ones(3), nu=-0.1)
+    with pytest.raises(ValueError, match="nu must be a non-negative finite number, got -0.1"):
+        burgers_periodic_1d(np.zeros(8), length=1.0, nu=-0.1, dt=0.01, t_final=0.1)
+    with pytest.raises(ValueError, match="t_final must be a non-negative finite number, got nan"):
+        save_step_indices(0.1, math.nan)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pde_lab.validation import check_int
+from pde_lab.validation import check_int, check_non_negative
 
 __all__ = [
     "cosine_modes_2d",
@@ -39,16 +39,14 @@ def sample_seed(seed: int, index: int) -> int:
     generated in any order, in parallel, or again after an interruption.
     """
     for name, value in (("seed", seed), ("index", index)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        check_int(name, value, minimum=0)
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
 
 
 def _check(alpha: float, tau: float, modes: int) -> None:
     if not np.isfinite(alpha) or alpha <= 0.5:
         raise ValueError(f"alpha must be > 1/2 (a square-integrable field), got {alpha!r}")
-    if not np.isfinite(tau) or tau < 0:
-        raise ValueError(f"tau must be finite and >= 0, got {tau!r}")
+    check_non_negative("tau", tau)
     check_int("modes", modes)
 
 

@@ -68,9 +68,8 @@ from pde_lab.reference.fem_tools import (
     ScalarField,
     evaluate,
     nodal_values,
-    require_finite,
 )
-from pde_lab.validation import check_positive
+from pde_lab.validation import check_non_negative, check_positive
 
 TimeScheme = Literal["backward-euler", "bdf2"]
 _ELEMENTS = {
@@ -229,9 +228,7 @@ def keller_segel(
     ChemotaxisResult
         Fields ``"n"`` and ``"c"``, mass and positivity history, status.
     """
-    chi = require_finite("chi", chi)
-    if chi < 0.0:
-        raise ValueError(f"chi must be >= 0, got {chi}")
+    chi = check_non_negative("chi", chi)
     signals = (_Signal("c", source="n"),)
     return _run(mesh, {"n": n0, "c": c0}, chi, signals, t_final, dt, save_times, order, time_scheme)
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pde_lab.validation import check_positive
+from pde_lab.validation import check_non_negative, check_positive
 
 #: Relative tolerance used to decide whether a save time is an integer multiple of ``dt``.
 SAVE_TIME_RTOL: float = 1e-9
@@ -195,8 +195,7 @@ def save_step_indices(
         not divide.
     """
     check_positive("dt", dt)
-    if not np.isfinite(t_final) or t_final < 0:
-        raise ValueError(f"t_final must be finite and >= 0, got {t_final}.")
+    check_non_negative("t_final", t_final)
     times = np.array([0.0, t_final] if save_times is None else save_times, dtype=float)
     if times.ndim != 1 or times.size == 0:
         raise ValueError(f"save_times must be a non-empty 1-D array, got shape {times.shape}.")

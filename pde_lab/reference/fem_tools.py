@@ -12,7 +12,6 @@ array (scalar field) or a pair of arrays (vector field).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -112,17 +111,6 @@ def l2_error(
         error = error - np.sum(error * fine.dx, axis=(-2, -1), keepdims=True) / np.sum(fine.dx)
     squared = error**2 if error.ndim == 2 else np.sum(error**2, axis=0)
     return float(np.sqrt(np.sum(squared * fine.dx)))
-
-
-def require_finite(name: str, value: float) -> float:
-    """Return ``float(value)`` or raise ``ValueError`` if it is not a finite number."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {number}")
-    return number
 
 
 def nodal_values(name: str, function: ScalarField, basis: CellBasis) -> np.ndarray:

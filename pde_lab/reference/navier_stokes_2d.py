@@ -32,6 +32,7 @@ from pde_lab.reference.spectral_2d import (
     periodic_grid_2d,
     wavenumbers_2d,
 )
+from pde_lab.validation import check_non_negative
 
 
 def _streamfunction_hat(omega_hat: np.ndarray, k2: np.ndarray) -> np.ndarray:
@@ -126,8 +127,7 @@ def navier_stokes_vorticity_2d(
         Vorticity snapshots; velocities follow from :func:`velocity_from_vorticity`.
     """
     omega0 = check_square_field(omega0, "omega0")
-    if not np.isfinite(nu) or nu < 0:
-        raise ValueError(f"nu must be finite and >= 0, got {nu!r}.")
+    nu = check_non_negative("nu", nu)
     scale = np.max(np.abs(omega0))
     if abs(np.mean(omega0)) > 1e-10 * max(scale, 1e-300):
         raise ValueError(
@@ -204,8 +204,7 @@ def gaussian_random_field_2d(
     """
     if not np.isfinite(alpha) or alpha <= 1:
         raise ValueError(f"alpha must be > 1, got {alpha!r}.")
-    if not np.isfinite(tau) or tau < 0:
-        raise ValueError(f"tau must be finite and >= 0, got {tau!r}.")
+    tau = check_non_negative("tau", tau)
     sigma = tau ** (alpha - 1) if sigma is None else sigma
     kx, ky, _, _ = wavenumbers_2d(n, length)
     k2 = kx**2 + ky**2

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from pde_lab.reference.etdrk4 import etdrk4_1d
-from pde_lab.validation import check_positive
+from pde_lab.validation import check_non_negative, check_positive
 
 
 def periodic_grid(n: int, length: float, x0: float = 0.0) -> np.ndarray:
@@ -173,8 +173,7 @@ def burgers_periodic_1d(
     times : np.ndarray, shape (n_times,)
     u : np.ndarray, shape (n_times, N)
     """
-    if not np.isfinite(nu) or nu < 0:
-        raise ValueError(f"nu must be finite and >= 0, got {nu!r}.")
+    nu = check_non_negative("nu", nu)
     k, k_odd = fourier_wavenumbers(np.size(u0), length)
     mask = dealias_mask(k.size) if dealias else 1.0
     factor = -0.5j * k_odd * mask

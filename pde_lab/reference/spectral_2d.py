@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pde_lab.reference.etdrk4 import etdrk4_integrate
-from pde_lab.validation import check_positive
+from pde_lab.validation import check_non_negative, check_positive
 
 
 def periodic_grid_2d(n: int, length: float = 2 * np.pi) -> tuple[np.ndarray, np.ndarray]:
@@ -137,8 +137,7 @@ def heat_2d(
     u : np.ndarray, shape (n_times, n, n)
     """
     u0 = check_square_field(u0)
-    if not np.isfinite(diffusivity) or diffusivity < 0:
-        raise ValueError(f"diffusivity must be finite and >= 0, got {diffusivity!r}.")
+    diffusivity = check_non_negative("diffusivity", diffusivity)
     times = np.array([0.0, 1.0] if save_times is None else save_times, dtype=float)
     if times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ValueError("save_times must be a 1-D array of finite times >= 0.")
@@ -181,8 +180,7 @@ def burgers_2d(
     times : np.ndarray, shape (n_times,)
     u : np.ndarray, shape (n_times, n, n)
     """
-    if not np.isfinite(nu) or nu < 0:
-        raise ValueError(f"nu must be finite and >= 0, got {nu!r}.")
+    nu = check_non_negative("nu", nu)
     n = check_square_field(u0).shape[0]
     kx, ky, kx_odd, ky_odd = wavenumbers_2d(n, length)
     factor = -0.5j * (kx_odd + ky_odd) * (dealias_mask_2d(n) if dealias else 1.0)

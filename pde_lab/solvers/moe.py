@@ -56,7 +56,7 @@ import numpy as np
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
-from pde_lab.validation import check_ints, check_positive
+from pde_lab.validation import check_int, check_ints, check_positive
 
 __all__ = ["HCMoE", "TrainedBasis"]
 
@@ -273,8 +273,7 @@ class HCMoE:
         check_domain(problem)
         required_partials(problem)  # derivatives up to second order
         check_ints(self, ("basis", "constraint_points", "train_instances", "batch", "sensors", "width", "depth"))
-        if self.steps < 0:
-            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        check_int("steps", self.steps, minimum=0)
         if self.lr_decay is not None:
             factor, every = self.lr_decay
             if not (0 < factor <= 1) or isinstance(every, bool) or not isinstance(every, int) or every < 1:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import sys
 import time
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ import numpy as np
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
-from pde_lab.validation import check_ints, check_positives
+from pde_lab.validation import check_ints, check_non_negative, check_positives
 
 __all__ = ["FNO", "PINO", "TrainedOperator"]
 
@@ -357,9 +356,7 @@ class PINO(_OperatorSolver):
     def _check(self) -> None:
         super()._check()
         for name in ("pde_weight", "data_weight"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+            check_non_negative(name, getattr(self, name))
         if self.pde_weight == 0 and self.data_weight == 0:
             raise ValueError("pde_weight and data_weight are both 0: nothing to train on")
         from pde_lab.data.families import make_family

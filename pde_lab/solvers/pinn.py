@@ -23,6 +23,7 @@ import numpy as np
 
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
+from pde_lab.validation import check_int
 
 __all__ = ["PINN", "default_device", "resolve_dtype"]
 
@@ -209,8 +210,7 @@ class PINN:
             raise ValueError(f"boundary must be 'soft' or 'hard', got {self.boundary!r}")
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
-        if isinstance(self.resample_every, bool) or not isinstance(self.resample_every, int) or self.resample_every < 0:
-            raise ValueError(f"resample_every must be an int >= 0, got {self.resample_every!r}")
+        check_int("resample_every", self.resample_every, minimum=0)
         if self.boundary == "hard":
             homogeneous = all(isinstance(c, Dirichlet) and c.where is None and not callable(c.value) and c.value == 0
                               for c in problem.boundary_conditions)

@@ -36,7 +36,7 @@ from pde_lab.conditions import Dirichlet, Neumann
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.pinn import network_field, resolve_device, resolve_dtype
-from pde_lab.validation import check_ints
+from pde_lab.validation import check_ints, check_non_negative
 
 __all__ = ["PINNNGD"]
 
@@ -166,8 +166,7 @@ class PINNNGD:
         if self.derivatives == "autograd":
             raise ValueError("pinn-ngd differentiates residuals with torch.func; use derivatives='taylor' "
                              "or 'forward-laplacian' (nested autograd does not compose with vmap)")
-        if not (math.isfinite(self.damping) and self.damping >= 0):
-            raise ValueError(f"damping must be finite and >= 0, got {self.damping!r}")
+        check_non_negative("damping", self.damping)
 
 
 @dataclass
