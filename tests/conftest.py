@@ -19,6 +19,13 @@ def pytest_configure(config):
         torch.set_num_threads(max(1, torch.get_num_threads() // workers))
 
 
+def pytest_collection_modifyitems(items):
+    """Every test of the ``device`` fixture is a CUDA test: ``-m cuda`` selects them all (.ci/gpu_check)."""
+    for item in items:
+        if "device" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cuda)
+
+
 @pytest.fixture(params=["cuda"])
 def device(request):
     """The accelerator under test; skipped cleanly where CUDA is absent."""

@@ -167,3 +167,30 @@ def test_fno_benchmark_fast_keeps_the_contract():
         assert ratio == pytest.approx(rows[f"{name}-reference"]["wall_s"] / rows[f"{name}-fno"]["wall_s"])
         assert 0 < rows[f"{name}-fno"]["rel_l2"] < 10
     assert {"darcy_fno_rel_l2_over_target", "navier_stokes_fno_rel_l2_over_target"} <= set(record["ratios"])
+
+
+def test_speed_benchmark_times_the_bench_architecture_at_each_batch_size():
+    """``fno-speed``: the reference row, one FNO row per batch size, ratios consistent with them; the
+    network timed is the ``fno`` bench's architecture at the same scale (same parameter count)."""
+    from pde_lab.bench import run_benchmark
+    from pde_lab.bench.operator_speed import BATCHES, TARGET_SPEED_UP, run
+    from pde_lab.bench.operators import SCALES
+    from pde_lab.data.families import make_family
+
+    record = run_benchmark("fno-speed", fast=True)
+    reference, *passes = record["rows"]
+    assert reference["name"] == "navier-stokes-reference" and reference["wall_s"] > 0
+    assert [row["batch"] for row in passes] == list(BATCHES["fast"])
+    family_options, solver_options = SCALES["fast"]["navier-stokes"]
+    family = make_family("navier-stokes", **family_options)
+    solver = FNO(family=family, modes=solver_options["modes"], width=solver_options["width"])
+    for row in passes:
+        network = solver._network(family, *row["channels"])
+        assert row["parameters"] == sum(p.numel() * (2 if p.is_complex() else 1) for p in network.parameters())
+        assert row["wall_s"] > 0
+        ratio = record["ratios"][f"navier_stokes_reference_wall_over_fno_wall_per_sample_batch_{row['batch']}"]
+        assert ratio == pytest.approx(reference["wall_s"] / row["wall_s"])
+        assert record["ratios"][f"navier_stokes_speed_up_batch_{row['batch']}_over_target"] == pytest.approx(
+            ratio / TARGET_SPEED_UP)
+    with pytest.raises(ValueError, match="unknown family 'heat'"):
+        run(fast=True, family="heat")

@@ -126,6 +126,17 @@ def test_navier_stokes_benchmark_fast_mode_reports_the_three_methods():
     assert record["ratios"]["global_step_s_over_moe_step_s"] > 0
 
 
+def test_step_timing_benchmark_gives_the_global_constraint_k_times_the_rows_of_an_expert():
+    from pde_lab.bench.moe_ns import steps
+
+    record = steps(fast=True)
+    moe, hc = record["rows"]
+    assert (moe["name"], hc["name"]) == ("pi-hc-moe, m = 20", "pi-hc-global, m = 20")
+    assert (moe["constraint_rows"], hc["constraint_rows"]) == (20, 80)  # K = 4 experts of m rows each
+    assert moe["iterations"] == hc["iterations"] == 2 and moe["mean_lm_iterations"] > 0 < hc["mean_lm_iterations"]
+    assert record["ratios"]["global_step_s_over_moe_step_s_m_20"] == pytest.approx(hc["step_s"] / moe["step_s"])
+
+
 def test_exact_initial_builds_the_initial_data_in_and_drops_its_rows():
     problem = vorticity_decay(seed=2, t_final=1.0)
     plain, embedded = Experts(problem, (8, 8, 5), (2, 2, 1)), Experts(problem, (8, 8, 5), (2, 2, 1), exact_initial=True)

@@ -30,8 +30,10 @@ BENCHMARKS: dict[str, str] = {
     "pig": "pde_lab.bench.lagrangian_gaussians:pig",
     "pig-engines": "pde_lab.bench.lagrangian_gaussians:pig_engines",
     "fno": "pde_lab.bench.operators:run",
+    "fno-speed": "pde_lab.bench.operator_speed:run",
     "hc-moe": "pde_lab.bench.moe:run",
     "hc-moe-ns": "pde_lab.bench.moe_ns:run",
+    "hc-moe-steps": "pde_lab.bench.moe_ns:steps",
     "dcdm": "pde_lab.bench.dcdm:run",
 }
 
