@@ -108,7 +108,7 @@ def test_problem_transport_validation():
     with pytest.raises(ValueError, match="one-field evolution problem"):
         Problem(name="steady", geometry=Interval(0, 1), residual=lambda f, p: f.u_xx,
                 transport=Transport(lambda f, p: (1.0,)))
-    with pytest.raises(ValueError, match=">= 0"):
+    with pytest.raises(ValueError, match="Transport.diffusion must be a non-negative finite number"):
         Transport(lambda f, p: (1.0,), diffusion=-1.0)
 
 
