@@ -24,7 +24,9 @@ Backward: the implicit function theorem on the optimality condition
 solve :math:`H\lambda = \bar\omega` (:math:`H = \partial g/\partial\omega`, the exact Hessian by
 default, or Gauss–Newton :math:`J^\top J + \rho^2 I`), then
 :math:`\bar F = -\partial_F\,[\,g(\omega^\star, F)\cdot\lambda\,]`. Nothing is unrolled: the
-backward costs one Hessian, one ``N × N`` solve per block and one double-backward.
+backward costs one Hessian, one ``N × N`` solve per block and one double-backward. The exact
+Hessian comes from ``N`` Hessian-vector products (:func:`exact_hessian`) unless the caller passes
+a cheaper ``hessian(w, *features) -> (E, N, N)`` (the mixture of experts does).
 
 The residual must be *block separable*: ``residual(w, *features)`` maps ``w (E, N)`` and
 features with leading dimension ``E`` to ``(E, M)``, row block ``e`` depending only on
@@ -44,10 +46,11 @@ import torch
 
 from pde_lab.validation import check_int, check_positives
 
-__all__ = ["LMOptions", "block_jacobian", "constrained_solve", "levenberg_marquardt"]
+__all__ = ["LMOptions", "block_jacobian", "constrained_solve", "exact_hessian", "levenberg_marquardt"]
 
 Residual = Callable[..., torch.Tensor]
 Jacobian = Callable[..., torch.Tensor]
+Hessian = Callable[..., torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,16 @@ def levenberg_marquardt(residual: Residual, w0: torch.Tensor, features: Sequence
     return w, info
 
 
+def exact_hessian(residual: Residual, w: torch.Tensor, features: Sequence[torch.Tensor], ridge: float) -> torch.Tensor:
+    """:math:`\\nabla^2_\\omega\\phi_e` of every block, ``(E, N, N)``, by ``N`` Hessian-vector products
+    (double backward; one direction shared by all blocks, exact because they are separable)."""
+    with torch.enable_grad():
+        point = w.detach().requires_grad_(True)
+        (gradient,) = torch.autograd.grad(_objective(residual, point, features, ridge).sum(), point, create_graph=True)
+        columns = [torch.autograd.grad(gradient[:, j].sum(), point, retain_graph=True)[0] for j in range(w.shape[1])]
+    return torch.stack(columns, dim=2)
+
+
 def _gauss_newton(residual, jacobian, w, features, ridge) -> torch.Tensor:
     J = jacobian(w, *features) if jacobian is not None else block_jacobian(residual, w, features)
     return J.transpose(1, 2) @ J + ridge**2 * torch.eye(w.shape[1], dtype=w.dtype, device=w.device)
@@ -141,9 +154,9 @@ def _gauss_newton(residual, jacobian, w, features, ridge) -> torch.Tensor:
 
 class _ConstrainedSolve(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, residual, jacobian, options, w, *features):
+    def forward(ctx, residual, jacobian, hessian, options, w, *features):
         # the solve ran before (forward-mode AD is off inside autograd.Function.forward)
-        ctx.residual, ctx.jacobian, ctx.options = residual, jacobian, options
+        ctx.residual, ctx.jacobian, ctx.hessian, ctx.options = residual, jacobian, hessian, options
         ctx.save_for_backward(w, *features)
         return w.to(features[0].dtype if features else w.dtype)
 
@@ -156,10 +169,10 @@ class _ConstrainedSolve(torch.autograd.Function):
             point = w.detach().requires_grad_(True)
             objective = _objective(residual, point, inputs, options.ridge).sum()
             (gradient,) = torch.autograd.grad(objective, point, create_graph=True)
-            if options.hessian == "exact":  # N Hessian-vector products; blocks are separable
-                columns = [torch.autograd.grad(gradient[:, j].sum(), point, retain_graph=True)[0]
-                           for j in range(w.shape[1])]
-                hessian = torch.stack(columns, dim=2)
+            if options.hessian == "exact":
+                detached = [f.detach() for f in inputs]
+                hessian = (ctx.hessian(w, *detached) if ctx.hessian is not None
+                           else exact_hessian(residual, w, detached, options.ridge))
             else:
                 hessian = _gauss_newton(residual, ctx.jacobian, w, [f.detach() for f in inputs], options.ridge)
             multiplier = torch.linalg.solve(hessian, grad_w.double()[..., None])[..., 0]
@@ -169,12 +182,12 @@ class _ConstrainedSolve(torch.autograd.Function):
         for original, f in zip(features, inputs, strict=True):
             g = next(it) if f.requires_grad else None
             out.append(None if g is None else g.to(original.dtype))
-        return (None, None, None, None, *out)
+        return (None, None, None, None, None, *out)
 
 
 def constrained_solve(residual: Residual, w0: torch.Tensor, features: Sequence[torch.Tensor],
                       options: LMOptions = LMOptions(), info: dict | None = None,
-                      jacobian: Jacobian | None = None) -> torch.Tensor:
+                      jacobian: Jacobian | None = None, hessian: Hessian | None = None) -> torch.Tensor:
     """:math:`\\omega^\\star(F)` for every block, differentiable in the features by the IFT.
 
     Parameters
@@ -191,6 +204,9 @@ def constrained_solve(residual: Residual, w0: torch.Tensor, features: Sequence[t
         If given, filled with the solver's report (iterations, converged, residual_norm).
     jacobian
         Optional ``(w, *features) -> (E, M, N)``; default forward mode through ``residual``.
+    hessian
+        Optional ``(w, *features) -> (E, N, N)``, the exact Hessian of :math:`\\phi_e` for the
+        backward (``options.hessian == "exact"``); default :func:`exact_hessian`.
     """
     if w0.ndim != 2:
         raise ValueError(f"w0 must have shape (blocks, basis), got {tuple(w0.shape)}")
@@ -202,4 +218,4 @@ def constrained_solve(residual: Residual, w0: torch.Tensor, features: Sequence[t
         w, details = levenberg_marquardt(residual, w0.detach().double(), detached, options, jacobian)
     if info is not None:
         info.update(details)
-    return _ConstrainedSolve.apply(residual, jacobian, options, w, *features)
+    return _ConstrainedSolve.apply(residual, jacobian, hessian, options, w, *features)

@@ -290,8 +290,34 @@ class Experts:
             linear = (a[..., None] * value + bb[..., None] * normal)[..., :N] * mask[..., None]
             return torch.cat([scale_pde * torch.cat(pieces), scale_lin * linear], dim=1)
 
+        def hessian(w, stacked, *linear_features):
+            """The exact Hessian of φ, JᵀJ + ρ²I + Σ_rows r ∇²r, for the implicit backward. A PDE row
+            r = s·G(d) is pointwise in derivative values d_k linear in w (d_k = jet_k · w), so
+            ∇²r = s Σ_kl ∂²G/∂d_k∂d_l jet_k jet_lᵀ: one p × p second derivative per point (p values)
+            instead of N Hessian-vector products through the whole residual. Linear rows add nothing."""
+            J = jacobian(w, stacked, *linear_features)
+            H = J.transpose(1, 2) @ J + options.ridge**2 * torch.eye(N, dtype=w.dtype)
+            p = len(keys)
+            with torch.enable_grad():
+                for i, problem in enumerate(instances):
+                    leaves = [v.detach().requires_grad_(True) for v in values_of(w, stacked, i).values()]
+                    G = self.pde_from_values(problem, dict(zip(keys, leaves, strict=True)), flat_points)
+                    weighted = (scale_pde**2 * G.detach() * G).sum()  # Σ r · s G: its d-Hessian is Σ r ∇²_d r
+                    first = torch.autograd.grad(weighted, leaves, create_graph=True, allow_unused=True)
+                    C = torch.zeros(K * m, p, p, dtype=w.dtype)
+                    for k, grad in enumerate(first):
+                        if grad is None or not grad.requires_grad:  # G is linear in d_k
+                            continue
+                        second = torch.autograd.grad(grad.sum(), leaves, retain_graph=True, allow_unused=True)
+                        for q, column in enumerate(second):
+                            if column is not None:
+                                C[:, k, q] = column
+                    part = stacked[i * K:(i + 1) * K, ..., :N]  # (K, m, p, N)
+                    H[i * K:(i + 1) * K] += torch.einsum("kmpn,kmpq,kmqo->kno", part, C.reshape(K, m, p, p), part)
+            return H
+
         start = torch.full((b * K, N), float(w0), dtype=dtype)
-        return constrained_solve(residual, start, features, options, info, jacobian).reshape(b, K, N)
+        return constrained_solve(residual, start, features, options, info, jacobian, hessian).reshape(b, K, N)
 
     def _pad_rows(self, rows: dict, jets: dict, i: int, owned: Sequence[int], length: int, dtype) -> dict:
         out = {k: torch.zeros(len(owned), length, *([jets[()].shape[-1]] if k in ("value", "normal") else []),
