@@ -135,6 +135,8 @@ def test_step_timing_benchmark_gives_the_global_constraint_k_times_the_rows_of_a
     assert (moe["constraint_rows"], hc["constraint_rows"]) == (20, 80)  # K = 4 experts of m rows each
     assert moe["iterations"] == hc["iterations"] == 2 and moe["mean_lm_iterations"] > 0 < hc["mean_lm_iterations"]
     assert record["ratios"]["global_step_s_over_moe_step_s_m_20"] == pytest.approx(hc["step_s"] / moe["step_s"])
+    for row in (moe, hc):  # two runs each (MoE, global, global, MoE), averaged
+        assert len(row["step_s_runs"]) == 2 and row["step_s"] == pytest.approx(sum(row["step_s_runs"]) / 2)
 
 
 def test_exact_initial_builds_the_initial_data_in_and_drops_its_rows():
