@@ -84,4 +84,6 @@ def to_markdown(record: dict[str, Any]) -> str:
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(item) for item in value)
     return "" if value is None else str(value)
