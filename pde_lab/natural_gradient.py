@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from pde_lab.low_rank import low_rank_svd, truncated_steps
+from pde_lab.validation import check_non_negative
 
 __all__ = [
     "GaussNewtonResult",
@@ -137,8 +138,7 @@ def least_squares(matrix: torch.Tensor, rhs: torch.Tensor, damping: float = 0.0,
     """
     if matrix.ndim != 2 or rhs.shape != (matrix.shape[0],):
         raise ValueError(f"need A (m, n) and b (m,), got {tuple(matrix.shape)} and {tuple(rhs.shape)}")
-    if not (math.isfinite(damping) and damping >= 0):
-        raise ValueError(f"damping must be finite and >= 0, got {damping!r}")
+    check_non_negative("damping", damping)
     m, n = matrix.shape
     rcond = torch.finfo(matrix.dtype).eps * max(m, n) if rcond is None else rcond
     if matrix.device.type == "cpu":

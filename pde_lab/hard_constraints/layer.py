@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pde_lab.validation import check_int, check_positives
+from pde_lab.validation import check_int, check_non_negative, check_positives
 
 __all__ = ["LMOptions", "block_jacobian", "constrained_solve", "exact_hessian", "levenberg_marquardt"]
 
@@ -70,8 +70,7 @@ class LMOptions:
     def __post_init__(self) -> None:
         check_int("max_iterations", self.max_iterations)
         check_positives(self, ("tolerance", "damping"))
-        if not (isinstance(self.ridge, (int, float)) and 0 <= self.ridge < float("inf")):
-            raise ValueError(f"ridge must be a non-negative finite number, got {self.ridge!r}")
+        check_non_negative("ridge", self.ridge)
         if self.hessian not in ("exact", "gauss-newton"):
             raise ValueError(f"hessian must be 'exact' or 'gauss-newton', got {self.hessian!r}")
 
@@ -143,7 +142,13 @@ def exact_hessian(residual: Residual, w: torch.Tensor, features: Sequence[torch.
     with torch.enable_grad():
         point = w.detach().requires_grad_(True)
         (gradient,) = torch.autograd.grad(_objective(residual, point, features, ridge).sum(), point, create_graph=True)
-        columns = [torch.autograd.grad(gradient[:, j].sum(), point, retain_graph=True)[0] for j in range(w.shape[1])]
+        return _hessian_vector_products(gradient, point)
+
+
+def _hessian_vector_products(gradient: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
+    """``(E, N, N)`` from the gradient ``(E, N)`` of a block-separable objective at ``point``
+    (built with ``create_graph``): column ``j`` is one backward of ``gradient[:, j]``."""
+    columns = [torch.autograd.grad(gradient[:, j].sum(), point, retain_graph=True)[0] for j in range(point.shape[1])]
     return torch.stack(columns, dim=2)
 
 
@@ -169,12 +174,13 @@ class _ConstrainedSolve(torch.autograd.Function):
             point = w.detach().requires_grad_(True)
             objective = _objective(residual, point, inputs, options.ridge).sum()
             (gradient,) = torch.autograd.grad(objective, point, create_graph=True)
-            if options.hessian == "exact":
-                detached = [f.detach() for f in inputs]
-                hessian = (ctx.hessian(w, *detached) if ctx.hessian is not None
-                           else exact_hessian(residual, w, detached, options.ridge))
-            else:
-                hessian = _gauss_newton(residual, ctx.jacobian, w, [f.detach() for f in inputs], options.ridge)
+            detached = [f.detach() for f in inputs]
+            if options.hessian == "gauss-newton":
+                hessian = _gauss_newton(residual, ctx.jacobian, w, detached, options.ridge)
+            elif ctx.hessian is not None:
+                hessian = ctx.hessian(w, *detached)
+            else:  # the products on this backward's own gradient (exact_hessian would build another)
+                hessian = _hessian_vector_products(gradient, point)
             multiplier = torch.linalg.solve(hessian, grad_w.double()[..., None])[..., 0]
             wanted = [f for f in inputs if f.requires_grad]
             grads = torch.autograd.grad(-(gradient * multiplier).sum(), wanted, allow_unused=True) if wanted else ()

@@ -43,6 +43,7 @@ from pde_lab.hard_constraints.grid import SpaceTimeGrid
 from pde_lab.hard_constraints.layer import LMOptions, constrained_solve
 from pde_lab.hard_constraints.pointwise import ValuesEngine, required_partials, stream_function_of
 from pde_lab.problem import Problem
+from pde_lab.validation import check_non_negative
 
 __all__ = ["Experts", "block_of", "check_domain"]
 
@@ -108,8 +109,7 @@ class Experts:
             raise ValueError("exact_initial builds the initial condition in; the problem is steady")
         self.exact_initial = bool(exact_initial)
         self.fixed = int(self.exact_initial)  # trailing basis columns with weight fixed to 1
-        if not (np.isfinite(initial_layer) and initial_layer >= 0):
-            raise ValueError(f"initial_layer must be a finite number >= 0, got {initial_layer!r}")
+        check_non_negative("initial_layer", initial_layer)
         if initial_layer and not problem.is_time_dependent:
             raise ValueError("initial_layer weights rows in time; the problem is steady")
         self.initial_layer, self.shared_rows = float(initial_layer), bool(shared_rows)
