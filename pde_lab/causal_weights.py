@@ -52,7 +52,7 @@ def causal_weights(losses: torch.Tensor, epsilon: float, initial: torch.Tensor |
     """
     losses = losses.detach()
     earlier = torch.cumsum(losses, dim=0) - losses  # strictly earlier chunks: sum_{k<i} L_k
-    initial = initial.detach() if isinstance(initial, torch.Tensor) else torch.as_tensor(initial, dtype=losses.dtype)
+    initial = initial.detach() if isinstance(initial, torch.Tensor) else torch.as_tensor(initial, dtype=losses.dtype, device=losses.device)
     return torch.exp(-epsilon * (initial + earlier))
 
 

@@ -190,4 +190,4 @@ def as_field_tuple(result: Any, names: Sequence[str]) -> tuple[torch.Tensor, ...
         result = (result,)
     if len(result) != len(names):
         raise ValueError(f"the PDE returned {len(result)} expressions for {len(names)} fields {tuple(names)}")
-    return tuple(torch.as_tensor(r).reshape(-1) for r in result)
+    return tuple((r if isinstance(r, torch.Tensor) else torch.as_tensor(r)).reshape(-1) for r in result)

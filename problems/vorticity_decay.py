@@ -74,12 +74,12 @@ def _initial(length_scale: float, seed: int):
     inverse_laplacian = 1.0 / (4 * math.pi**2 * np.sum(wave**2, axis=1))
 
     def initial(points: torch.Tensor) -> torch.Tensor:
-        k = torch.as_tensor(wave, dtype=points.dtype, device=points.device)
+        like = dict(dtype=points.dtype, device=points.device)
+        k = torch.as_tensor(wave, **like)
         phase = 2 * math.pi * points[:, :2] @ k.T
-        terms = torch.cos(phase) * torch.as_tensor(a, dtype=points.dtype) + \
-            torch.sin(phase) * torch.as_tensor(b, dtype=points.dtype)
+        terms = torch.cos(phase) * torch.as_tensor(a, **like) + torch.sin(phase) * torch.as_tensor(b, **like)
         w = terms.sum(1)
-        psi = terms @ torch.as_tensor(inverse_laplacian, dtype=points.dtype)
+        psi = terms @ torch.as_tensor(inverse_laplacian, **like)
         return torch.stack([w, psi], dim=1)
 
     return initial

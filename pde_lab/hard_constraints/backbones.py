@@ -27,7 +27,9 @@ __all__ = ["GridBasis", "PointBasis", "fno_backbone"]
 
 
 def _initial_values(problem: Problem, points: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-    value = torch.as_tensor(problem.initial_condition(torch.as_tensor(points, dtype=dtype)), dtype=dtype)
+    """The first field's initial data at ``points``, on the host (the code moves with the batch)."""
+    value = torch.as_tensor(problem.initial_condition(torch.as_tensor(points, dtype=dtype, device="cpu")),
+                            dtype=dtype, device="cpu")
     value = (value[:, 0] if value.ndim == 2 else value).reshape(-1)  # the first field's
     return value if value.numel() == len(points) else value.expand(len(points))
 
@@ -52,7 +54,7 @@ class PointBasis(nn.Module):
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         """The basis on the grid nodes, ``(b, n_nodes, N)``."""
-        return self.at(torch.as_tensor(self.nodes, dtype=codes.dtype), codes)
+        return self.at(torch.as_tensor(self.nodes, dtype=codes.dtype, device=codes.device), codes)
 
 
 class GridBasis(nn.Module):

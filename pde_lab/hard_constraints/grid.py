@@ -104,7 +104,7 @@ class SpaceTimeGrid:
         k2 = 0.0
         for axis in range(d):
             (a, c), m = self.ends[axis], self.shape[axis]
-            k = wavenumbers(m, c - a, False, dtype=values.dtype)
+            k = wavenumbers(m, c - a, False, values.device, values.dtype)
             if axis == d - 1:
                 k = k[: m // 2 + 1].abs()  # rfftn's half axis
             k2 = k2 + k.reshape([len(k) if i == axis else 1 for i in range(d)] + [1] * (grid.dim() - 1 - d)) ** 2

@@ -153,25 +153,28 @@ class Experts:
         r"""``(b, n_nodes, N + 1)``: :math:`\frac{t - t_0}{T} b` and, as the last column (weight
         fixed to 1), the initial data :math:`u_0(x)` of each instance, constant in time."""
         t0, t1 = self.problem.time_span
-        ramp = torch.as_tensor((self.points[:, -1] - t0) / (t1 - t0), dtype=basis.dtype)
+        ramp = torch.as_tensor((self.points[:, -1] - t0) / (t1 - t0), dtype=basis.dtype, device=basis.device)
         nt = self.grid.shape[-1]
-        offset = torch.stack([torch.as_tensor(r["initial_values"], dtype=basis.dtype).repeat_interleave(nt)
-                              for r in rows])
+        offset = torch.stack([torch.as_tensor(r["initial_values"], dtype=basis.dtype, device=basis.device)
+                              .repeat_interleave(nt) for r in rows])
         return torch.cat([ramp[None, :, None] * basis, offset[..., None]], dim=-1)
 
     def with_fixed(self, w: torch.Tensor) -> torch.Tensor:
         """Weights ``(..., N)`` extended by the fixed ones of the embedded initial data."""
-        return torch.cat([w, torch.ones(*w.shape[:-1], self.fixed, dtype=w.dtype)], dim=-1) if self.fixed else w
+        if not self.fixed:
+            return w
+        return torch.cat([w, torch.ones(*w.shape[:-1], self.fixed, dtype=w.dtype, device=w.device)], dim=-1)
 
     # ------------------------------------------------------------ linear rows
     def linear_rows(self, problem: Problem, dtype: torch.dtype) -> dict[str, Any]:
-        """Rows ``a u + b ∂_n u = g`` (initial and boundary) of one instance, as node lists."""
+        """Rows ``a u + b ∂_n u = g`` (initial and boundary) of one instance, as node lists (numpy,
+        on the host; they move to the basis's device when gathered)."""
         nodes, a, b, g, axis, sign = [], [], [], [], [], []
-        points = torch.as_tensor(self.points, dtype=dtype)
+        points = torch.as_tensor(self.points, dtype=dtype, device="cpu")
         initial_values = None
         if problem.is_time_dependent:
             index = np.flatnonzero(self._initial)
-            value = torch.as_tensor(problem.initial_condition(points[index, :-1]))
+            value = torch.as_tensor(problem.initial_condition(points[index, :-1]), device="cpu")
             value = value[:, 0] if value.ndim == 2 else value  # the first field's
             initial_values = np.asarray(value.reshape(-1).double())
         if problem.is_time_dependent and not self.exact_initial:
@@ -234,21 +237,24 @@ class Experts:
         ``owned``: solve only these experts (one rank's share); the result is then
         ``(b, len(owned), N)``, each expert's weights the same as in the full solve.
         """
-        dtype = jets[()].dtype
+        dtype, device = jets[()].dtype, jets[()].device
         columns = jets[()].shape[-1]  # N solved for, then self.fixed with weight 1
         N = columns - self.fixed
         m = min(m, min(len(i) for i in self.interior))
-        # drawn for every expert, so each rank consumes the generator alike
-        chosen = np.stack([idx[torch.randperm(len(idx), generator=generator)[:m].numpy()] for idx in self.interior])
+        # drawn for every expert, so each rank consumes the generator alike (on its device: the CPU's
+        # generator draws the same rows whatever device the basis is on)
+        chosen = np.stack([idx[torch.randperm(len(idx), generator=generator, device=generator.device)[:m].cpu().numpy()]
+                           for idx in self.interior])
         if self.shared_rows:
             length = max(len(r["nodes"]) for r in rows)
         else:
             length = max(max(int((r["block"] == k).sum()) for k in range(self.experts)) for r in rows)
         owned = list(range(self.experts)) if owned is None else [int(k) for k in owned]
         K, chosen = len(owned), chosen[owned]
-        points = torch.as_tensor(self.points[chosen], dtype=dtype)  # (K, m, D)
-        pde_jets = {axes: j[:, chosen] for axes, j in jets.items()}  # (b, K, m, N)
-        lin = [self._pad_rows(r, jets, i, owned, length, dtype) for i, r in enumerate(rows)]
+        points = torch.as_tensor(self.points[chosen], dtype=dtype, device=device)  # (K, m, D)
+        where = torch.as_tensor(chosen, device=device)
+        pde_jets = {axes: j[:, where] for axes, j in jets.items()}  # (b, K, m, N)
+        lin = [self._pad_rows(r, jets, i, owned, length) for i, r in enumerate(rows)]
         lin = {key: torch.stack([item[key] for item in lin]) for key in lin[0]}  # (b, K, l, ...)
         keys = list(pde_jets)
         b = len(instances)
@@ -278,7 +284,7 @@ class Experts:
                     leaves = {axes: v.detach().requires_grad_(True) for axes, v in values_of(w, stacked, i).items()}
                     r = self.pde_from_values(problem, leaves, flat_points)  # (K m, equations)
                     part = stacked[i * K:(i + 1) * K]
-                    block = torch.zeros(K, m, r.shape[1], N, dtype=w.dtype)
+                    block = torch.zeros(K, m, r.shape[1], N, dtype=w.dtype, device=w.device)
                     for c in range(r.shape[1]):
                         grads = torch.autograd.grad(r[:, c].sum(), list(leaves.values()), allow_unused=True,
                                                     retain_graph=c + 1 < r.shape[1])
@@ -296,7 +302,7 @@ class Experts:
             ∇²r = s Σ_kl ∂²G/∂d_k∂d_l jet_k jet_lᵀ: one p × p second derivative per point (p values)
             instead of N Hessian-vector products through the whole residual. Linear rows add nothing."""
             J = jacobian(w, stacked, *linear_features)
-            H = J.transpose(1, 2) @ J + options.ridge**2 * torch.eye(N, dtype=w.dtype)
+            H = J.transpose(1, 2) @ J + options.ridge**2 * torch.eye(N, dtype=w.dtype, device=w.device)
             p = len(keys)
             with torch.enable_grad():
                 for i, problem in enumerate(instances):
@@ -304,7 +310,7 @@ class Experts:
                     G = self.pde_from_values(problem, dict(zip(keys, leaves, strict=True)), flat_points)
                     weighted = (scale_pde**2 * G.detach() * G).sum()  # Σ r · s G: its d-Hessian is Σ r ∇²_d r
                     first = torch.autograd.grad(weighted, leaves, create_graph=True, allow_unused=True)
-                    C = torch.zeros(K * m, p, p, dtype=w.dtype)
+                    C = torch.zeros(K * m, p, p, dtype=w.dtype, device=w.device)
                     for k, grad in enumerate(first):
                         if grad is None or not grad.requires_grad:  # G is linear in d_k
                             continue
@@ -316,13 +322,14 @@ class Experts:
                     H[i * K:(i + 1) * K] += torch.einsum("kmpn,kmpq,kmqo->kno", part, C.reshape(K, m, p, p), part)
             return H
 
-        start = torch.full((b * K, N), float(w0), dtype=dtype)
+        start = torch.full((b * K, N), float(w0), dtype=dtype, device=device)
         return constrained_solve(residual, start, features, options, info, jacobian, hessian).reshape(b, K, N)
 
-    def _pad_rows(self, rows: dict, jets: dict, i: int, owned: Sequence[int], length: int, dtype) -> dict:
-        out = {k: torch.zeros(len(owned), length, *([jets[()].shape[-1]] if k in ("value", "normal") else []),
-                              dtype=dtype) for k in ("value", "normal", "a", "b", "g", "mask")}
-        gathered = self.gather_linear(rows, jets, i, dtype)
+    def _pad_rows(self, rows: dict, jets: dict, i: int, owned: Sequence[int], length: int) -> dict:
+        like = jets[()]
+        out = {k: like.new_zeros(len(owned), length, *([like.shape[-1]] if k in ("value", "normal") else []))
+               for k in ("value", "normal", "a", "b", "g", "mask")}
+        gathered = self.gather_linear(rows, jets, i, like.dtype)
         for position, k in enumerate(owned):
             where = np.arange(len(rows["nodes"])) if self.shared_rows else np.flatnonzero(rows["block"] == k)
             n = len(where)
@@ -331,21 +338,23 @@ class Experts:
         return out
 
     def gather_linear(self, rows: dict, jets: dict, i: int, dtype) -> dict:
-        """Basis values and normal derivatives at the row nodes of instance ``i``."""
-        nodes = torch.as_tensor(rows["nodes"])
+        """Basis values and normal derivatives at the row nodes of instance ``i`` (on the jets' device)."""
+        device = jets[()].device
+        nodes = torch.as_tensor(rows["nodes"], device=device)
         value = jets[()][i, nodes]
         normal = torch.zeros_like(value)
+        sign = torch.as_tensor(rows["sign"], dtype=dtype, device=device)
         for axis in np.unique(rows["axis"][rows["b"] != 0]):
-            pick = torch.as_tensor(np.flatnonzero((rows["axis"] == axis) & (rows["b"] != 0)))
-            normal[pick] = torch.as_tensor(rows["sign"], dtype=dtype)[pick, None] * jets[(int(axis),)][i, nodes[pick]]
-        out = {"value": value, "normal": normal, "mask": torch.ones(len(nodes), dtype=dtype)}
-        out.update({k: torch.as_tensor(rows[k], dtype=dtype) for k in ("a", "b", "g")})
+            pick = torch.as_tensor(np.flatnonzero((rows["axis"] == axis) & (rows["b"] != 0)), device=device)
+            normal[pick] = sign[pick, None] * jets[(int(axis),)][i, nodes[pick]]
+        out = {"value": value, "normal": normal, "mask": torch.ones(len(nodes), dtype=dtype, device=device)}
+        out.update({k: torch.as_tensor(rows[k], dtype=dtype, device=device) for k in ("a", "b", "g")})
         return out
 
     # ------------------------------------------------------------ the field
     def node_weights(self, omega: torch.Tensor) -> torch.Tensor:
         """Each grid node's expert weights, ``(b, n_nodes, N)`` (and the fixed ones of :meth:`embed`)."""
-        return self.with_fixed(omega[:, torch.as_tensor(self.block)])
+        return self.with_fixed(omega[:, torch.as_tensor(self.block, device=omega.device)])
 
     def blended_terms(self, instances: Sequence[Problem], jets: dict, rows: Sequence[dict], omega: torch.Tensor,
                       owned: Sequence[int] | None = None,
@@ -365,20 +374,21 @@ class Experts:
         field = (jets[()] * self.node_weights(omega)).sum(-1, keepdim=True)  # (b, n_nodes, 1)
         field_jets = self.jets(field)
         interior = np.concatenate([self.interior[k] for k in owned])
-        index = torch.as_tensor(interior)
-        points = torch.as_tensor(self.points[interior], dtype=omega.dtype)
+        device = omega.device
+        index = torch.as_tensor(interior, device=device)
+        points = torch.as_tensor(self.points[interior], dtype=omega.dtype, device=device)
         pde, linear, n_linear = [], [], []
         for i, problem in enumerate(instances):
             values = {axes: j[i, index, 0] for axes, j in field_jets.items()}
             pde.append(self.pde_from_values(problem, values, points).pow(2).sum())
-            mine = torch.as_tensor(np.flatnonzero(np.isin(rows[i]["block"], owned)))
+            mine = torch.as_tensor(np.flatnonzero(np.isin(rows[i]["block"], owned)), device=device)
             gathered = {key: value[mine] for key, value in self.gather_linear(rows[i], field_jets, i, omega.dtype).items()}
-            lin = self.linear_residual(gathered, torch.ones(len(mine), 1, dtype=omega.dtype), gathered)
+            lin = self.linear_residual(gathered, omega.new_ones(len(mine), 1), gathered)
             linear.append(lin.pow(2).sum())
             n_linear.append(len(rows[i]["nodes"]))
         pde, linear = torch.stack(pde), torch.stack(linear)
         if reduce is not None:
             pde, linear = reduce(pde), reduce(linear)
         n_interior = sum(len(i) for i in self.interior)
-        n_linear = torch.as_tensor(n_linear, dtype=omega.dtype).clamp(min=1)
+        n_linear = torch.as_tensor(n_linear, dtype=omega.dtype, device=device).clamp(min=1)
         return {"pde": (pde / n_interior).sqrt().mean(), "boundary": (linear / n_linear).sqrt().mean()}

@@ -69,15 +69,19 @@ class TrainedBasis:
     retraining (``trained.solution(problem)``). ``backbone`` is a
     :class:`~pde_lab.hard_constraints.backbones.PointBasis` or ``GridBasis``."""
 
-    def __init__(self, backbone, experts, settings: HCMoE, dtype) -> None:
+    def __init__(self, backbone, experts, settings: HCMoE, dtype, device=None) -> None:
+        import torch
+
         self.backbone, self.experts, self.settings, self.dtype = backbone, experts, settings, dtype
+        self.device = torch.device("cpu" if device is None else device)
 
     @property
     def network(self):
         return self.backbone.network
 
     def encode(self, problem: Problem):
-        return self.backbone.encode(problem, self.dtype)
+        """The instance's code (its initial data at the sensors or the grid) on the basis's device."""
+        return self.backbone.encode(problem, self.dtype).to(self.device)
 
     def weights(self, instances, codes, rows, generator, info=None, owned=None):
         """Expert weights ``(b, K, N)`` (ones for the soft mode) and the basis jets on the grid;
@@ -93,7 +97,7 @@ class TrainedBasis:
         jets = self.experts.jets(basis)
         if s.mode == "soft":
             count = self.experts.experts if owned is None else len(owned)
-            return torch.ones(len(instances), count, 1, dtype=self.dtype), jets
+            return torch.ones(len(instances), count, 1, dtype=self.dtype, device=self.device), jets
         options = LMOptions(s.lm_iterations, s.lm_tolerance, s.ridge, hessian=s.hessian)
         omega = self.experts.solve_weights(instances, jets, rows, s.constraint_points, generator, options,
                                            s.boundary_weight, s.initial_weight, info, owned)
@@ -118,20 +122,20 @@ class TrainedBasis:
             nodal = (jets[()][0] * experts.node_weights(omega)[0]).sum(-1)
             if experts.derived is not None:  # and its stream function
                 nodal = torch.cat([nodal[:, None], experts.grid.stream_function(nodal[None, :, None])[0]], dim=1)
-            nodal = nodal.double().numpy()
+            nodal = nodal.double().cpu().numpy()
 
         def evaluate(points: np.ndarray) -> np.ndarray:
             if on_grid:
                 return experts.grid.interpolate(nodal, points).reshape(len(points), -1)
             with torch.no_grad():
-                basis = backbone.at(torch.as_tensor(points, dtype=self.dtype), code)[0]
-                block = torch.as_tensor(block_of(points, experts.lower, experts.upper, experts.splits))
-                return (basis * omega[0, block]).sum(-1, keepdim=True).double().numpy()
+                basis = backbone.at(torch.as_tensor(points, dtype=self.dtype, device=self.device), code)[0]
+                block = torch.as_tensor(block_of(points, experts.lower, experts.upper, experts.splits), device=self.device)
+                return (basis * omega[0, block]).sum(-1, keepdim=True).double().cpu().numpy()
 
         from pde_lab.solution import Status
 
         stats = {"wall_s": time.perf_counter() - start, "peak_mem_mb": 0.0, "iterations": info.get("iterations", 0),
-                 "device": "cpu", "dtype": str(self.dtype).removeprefix("torch.")}
+                 "device": str(self.device), "dtype": str(self.dtype).removeprefix("torch.")}
         return Solution(problem, evaluate, self.settings.name, Status.CONVERGED, "constrained solve", stats, {}, self)
 
 
@@ -199,6 +203,11 @@ class HCMoE:
     exact_initial
         Build the initial data into the field, ``u = u0(x) + (t - t0)/T · b·ω``
         (the paper's Navier–Stokes setting) instead of constraining it by rows.
+    dtype, device, seed, progress, cpu_threads
+        As for :class:`~pde_lab.solvers.pinn.PINN`: float64 by default (the inner solve runs in
+        float64 whatever the network's dtype); ``device=None`` is CUDA when torch sees a GPU. The
+        grid's index arrays stay on the host and the rows are drawn by a CPU generator, so a seeded
+        run draws the same rows on every device.
     """
 
     mode: str = "moe"
@@ -231,7 +240,7 @@ class HCMoE:
     exact_initial: bool = False
     weights: dict[str, float] = field(default_factory=dict)
     dtype: str = "float64"
-    device: str | None = "cpu"
+    device: str | None = None
     seed: int = 0
     progress: bool | None = None
     cpu_threads: int | None = 1
@@ -295,8 +304,6 @@ class HCMoE:
 
         self._check(problem)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        if device.type != "cpu":
-            raise ValueError("hc-moe runs on the CPU for now (its grid rows are numpy-indexed); use device='cpu'")
         grid = self.grid or ((1024, 101) if problem.spatial_dim == 1 else (64,) * problem.spatial_dim + (64,))
         start = time.perf_counter()
         with PeakMemory(str(device)) as memory, cpu_threads(self.cpu_threads), torch.random.fork_rng(devices=[]):
@@ -306,13 +313,13 @@ class HCMoE:
             lower, upper = experts.lower, experts.upper
             size = 1 if self.mode == "soft" else self.basis
             if self.backbone == "fno":
-                backbone = fno_backbone(experts.grid, size, self.modes, self.width, self.depth, dtype)
+                backbone = fno_backbone(experts.grid, size, self.modes, self.width, self.depth, dtype).to(device)
             else:
                 n_sensors = self.sensors
                 sensors = np.linspace(lower[:-1], upper[:-1], n_sensors).reshape(n_sensors, -1)
                 network = MLP(problem.input_dim + n_sensors, size, self.width, self.depth, self.activation,
                               np.concatenate([lower, -np.ones(n_sensors)]), np.concatenate([upper, np.ones(n_sensors)]))
-                backbone = PointBasis(network.to(dtype=dtype), experts.points, sensors)
+                backbone = PointBasis(network.to(device=device, dtype=dtype), experts.points, sensors)
             network = backbone.network
             rank, world = rank_and_world()
             if experts.experts < world:
@@ -320,7 +327,7 @@ class HCMoE:
                                  f"at least {world} experts, got K = {experts.experts} (mode {self.mode!r})")
             owned = list(range(rank, experts.experts, world)) if world > 1 else None
             backbone.network = wrap(network, device)  # DDP averages the gradients of the ranks
-            trained = TrainedBasis(backbone, experts, self, dtype)
+            trained = TrainedBasis(backbone, experts, self, dtype, device)
             family = [problem] if self.family is None else None
             cache: dict[int, tuple] = {}
 
