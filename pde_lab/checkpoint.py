@@ -22,7 +22,7 @@ from typing import Any
 
 from pde_lab.validation import check_int
 
-__all__ = ["Checkpointing", "save_checkpoint", "load_checkpoint", "interrupt_flag"]
+__all__ = ["Checkpointing", "save_checkpoint", "load_checkpoint", "interrupt_flag", "run_fingerprint"]
 
 VERSION = 1
 
@@ -50,6 +50,19 @@ class Checkpointing:
         folder = Path(self.path).parent
         if not folder.is_dir():
             raise ValueError(f"cannot write checkpoint {self.path}: folder {folder} does not exist")
+
+
+def run_fingerprint(solver: Any, problem: Any, network: Any, ignored: set[str]) -> dict[str, str]:
+    """What must match for a checkpoint to be resumed: solver and problem names, the problem's
+    parameters, the solver's settings (all dataclass fields but ``ignored``) and the parameter shapes."""
+    import dataclasses
+
+    settings = {f.name: repr(getattr(solver, f.name)) for f in dataclasses.fields(solver) if f.name not in ignored}
+    parameters = {k: v if isinstance(v, (int, float, str, bool)) else getattr(v, "__qualname__", type(v).__name__)
+                  for k, v in problem.parameters.items()}
+    return {"solver": solver.name, "problem": problem.name, "parameters": repr(sorted(parameters.items())),
+            "settings": repr(sorted(settings.items())),
+            "shapes": repr([tuple(p.shape) for p in network.parameters()])}
 
 
 def save_checkpoint(path: str | PathLike, state: dict[str, Any]) -> None:

@@ -39,11 +39,11 @@ import numpy as np
 
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
+from pde_lab.solvers.causal_checkpoint import SavedRun as _Saved
 from pde_lab.solvers.causal_points import as_columns as _as_columns
 from pde_lab.solvers.causal_points import at_time as _at_time
 from pde_lab.solvers.causal_points import embedded_axes as _embedded_axes
 from pde_lab.solvers.causal_points import seeded_generator as _generator
-from pde_lab.solvers.causal_points import soft_boundary as _soft_boundary
 from pde_lab.solvers.causal_points import space_pool as _space_pool
 from pde_lab.solvers.causal_settings import PAPER_SETTINGS
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
@@ -89,6 +89,13 @@ class CausalPINN:
     time_limit
         Wall-clock budget in seconds for the whole solve (shared equally by the remaining
         windows), or ``None``.
+    checkpoint, checkpoint_every, resume
+        Checkpoint file (:mod:`pde_lab.solvers.causal_checkpoint`), written atomically at the first
+        check after every ``checkpoint_every`` steps, after each window and on SIGTERM/SIGINT
+        (which stop the run with status ``interrupted``); with ``resume=True`` the run continues
+        from it, seeded on the CPU bit for bit as if never stopped. ``steps_per_epsilon``,
+        ``time_limit`` and ``device`` may change on resume; they apply to the windows not yet
+        finished, and a resumed ``time_limit`` counts the seconds already trained.
     dtype, device, seed, progress, cpu_threads, derivatives
         As for :class:`~pde_lab.solvers.pinn.PINN`; ``derivatives="taylor"``: hand-written
         jets through the embedding and the modified MLP (:mod:`pde_lab.derivatives.module_jets`;
@@ -125,6 +132,9 @@ class CausalPINN:
     decay_rate: float = 0.9
     decay_steps: int = 5000
     time_limit: float | None = None
+    checkpoint: str | None = None
+    checkpoint_every: int = 1000
+    resume: bool = False
     dtype: str = "float32"
     device: str | None = None
     seed: int = 0
@@ -143,12 +153,14 @@ class CausalPINN:
 
     def __post_init__(self) -> None:
         check_ints(self, ("width", "depth", "harmonics", "windows", "steps_per_epsilon", "check_every",
-                          "time_chunks", "n_space", "n_initial", "n_boundary", "decay_steps"))
+                          "time_chunks", "n_space", "n_initial", "n_boundary", "decay_steps", "checkpoint_every"))
         check_positives(self, ("initial_weight", "boundary_weight", "learning_rate", "decay_rate"))
         if not 0 <= self.window_overlap < 1:
             raise ValueError(f"window_overlap must lie in [0, 1), got {self.window_overlap!r}")
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(f"time_limit must be positive seconds or None, got {self.time_limit!r}")
+        if self.resume and self.checkpoint is None:
+            raise ValueError("resume=True needs a checkpoint path")
         from pde_lab.causal_weights import EpsilonSchedule
 
         EpsilonSchedule(tuple(self.epsilons), self.tolerance)  # validates the schedule
@@ -172,39 +184,53 @@ class CausalPINN:
     def solve(self, problem: Problem) -> Solution:
         import torch
 
+        from pde_lab.checkpoint import Checkpointing, interrupt_flag
+        from pde_lab.solvers.causal_window import HISTORY_KEYS, CausalWindow
         from pde_lab.training import solver_run
 
         self.check(problem)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        checkpointing = None if self.checkpoint is None else \
+            Checkpointing(self.checkpoint, self.checkpoint_every, self.resume)
         periodic = _embedded_axes(problem)
         t0, t1 = problem.time_span
         edges = np.linspace(t0, t1, self.windows + 1)
-        start = time.perf_counter()
-        history: dict[str, list] = {key: [] for key in (
-            "iteration", "loss", "pde", "initial", "epsilon", "min_weight", "window",
-            "weights", "weights_times", "weights_epsilon", "weights_step", "weights_window")}
-        networks, reports = [], []
-        with solver_run(device, self.cpu_threads) as memory:
+        history: dict[str, list] = {key: [] for key in HISTORY_KEYS}
+        networks, reports, jumps = [], [], []  # jumps: relative jump of the solution at each window boundary
+        with solver_run(device, self.cpu_threads) as memory, interrupt_flag(checkpointing is not None) as flag:
             pool = _space_pool(problem, max(16 * self.n_space, 4096), self.seed, device, dtype)
             initial_points = pool[torch.randperm(len(pool), generator=_generator(self.seed + 1))[:self.n_initial]]
             target = _as_columns(problem.initial_condition(initial_points), len(problem.fields)).to(device, dtype)
-            jumps = []  # relative jump of the solution across each window boundary
-            for index in range(self.windows):
+            saved = _Saved(self, problem, periodic, edges, device, dtype, checkpointing)
+            state = saved.load(networks, reports, jumps, history)
+            start = time.perf_counter() - (state["elapsed"] if state else 0.0)
+            for index in range(len(networks), self.windows):
                 if index:  # hand over: the previous window's end state is this window's initial condition
                     with torch.no_grad():
                         target = networks[-1](_at_time(initial_points, edges[index]))
                 budget = None if self.time_limit is None else \
                     (self.time_limit - (time.perf_counter() - start)) / (self.windows - index)
-                network, report = self._train_window(problem, (edges[index], edges[index + 1]), periodic, pool,
-                                                     initial_points, target, budget, history, index, device, dtype)
-                networks.append(network)
+                run = CausalWindow(self, problem, (edges[index], edges[index + 1]), periodic, pool, initial_points,
+                                   target, index, device, dtype)
+                if state and state["current"] is not None:
+                    run.load_state_dict(state["current"])
+                    state = None
+
+                def save(run=run) -> None:
+                    saved.write(networks, reports, jumps, history, time.perf_counter() - start, run)
+
+                report = run.train(budget, history, flag, saved.every(run, save))
+                if report["status"] is Status.INTERRUPTED:
+                    save()  # the finished windows and this one's state
+                networks.append(run.network)
                 reports.append(report)
                 if index:
                     with torch.no_grad():
-                        mine = network(_at_time(initial_points, edges[index]))
+                        mine = run.network(_at_time(initial_points, edges[index]))
                     jumps.append(float((mine - target).norm() / target.norm().clamp_min(1e-30)))
-                if report["status"] is Status.DIVERGED:
+                if report["status"] in (Status.INTERRUPTED, Status.DIVERGED):
                     break
+                saved.write(networks, reports, jumps, history, time.perf_counter() - start)  # a finished window
         wall = time.perf_counter() - start
         status, message = _outcome(reports, self)
         stats = {
@@ -216,100 +242,6 @@ class CausalPINN:
         }
         return Solution(problem, _marching_field(networks, edges, device, dtype), self.name, status, message,
                         stats, history, networks[0] if len(networks) == 1 else networks)
-
-    # ----------------------------------------------------------------- window
-    def _train_window(self, problem, span, periodic, pool, initial_points, target, budget, history, window,
-                      device, dtype):
-        import torch
-        from tqdm.auto import tqdm
-
-        from pde_lab.causal_weights import (
-            EpsilonSchedule,
-            causal_loss,
-            causal_weights,
-            chunk_losses,
-        )
-        from pde_lab.collocation import pde_residuals
-        from pde_lab.derivatives import make_engine
-
-        began = time.perf_counter()
-        length = span[1] - span[0]
-        stop = span[1] + self.window_overlap * length
-        network = self._network(problem, (span[0], stop), periodic, device, dtype)
-        engine = make_engine(self.derivatives, network)
-        boundary = _soft_boundary(problem, span, periodic, self.n_boundary, self.seed, device, dtype)
-        ic_points = _at_time(initial_points, span[0])
-        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
-        decay = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: self.decay_rate ** (s / self.decay_steps))
-        schedule = EpsilonSchedule(tuple(self.epsilons), self.tolerance)
-        generator = _generator(self.seed + 7919 * (window + 1))
-        fixed_times = torch.linspace(span[0], stop, self.time_chunks, dtype=dtype, device=device)
-        fixed_space = torch.arange(self.n_space, device=device)
-        good = [p.detach().clone() for p in network.parameters()]
-        at_epsilon = steps = 0
-        status = Status.CONVERGED
-        resolved: list[float] = []
-        bar = tqdm(total=len(self.epsilons) * self.steps_per_epsilon, desc=f"causal {problem.name} window {window + 1}",
-                   disable=not (self.progress if self.progress is not None else False), dynamic_ncols=True)
-        while not schedule.finished:
-            if self.resample:
-                times = torch.sort(span[0] + (stop - span[0]) * torch.rand(self.time_chunks, generator=generator))[0]
-                chosen = torch.randint(len(pool), (self.n_space,), generator=generator)
-                times, chosen = times.to(device, dtype), chosen.to(device)
-            else:
-                times, chosen = fixed_times, fixed_space
-            space = pool[chosen]
-            points = torch.cat([space.repeat(self.time_chunks, 1),
-                                times.repeat_interleave(self.n_space)[:, None]], dim=1)  # time-major chunks
-            residuals = pde_residuals(problem, network, points, engine)
-            losses = chunk_losses(residuals, self.time_chunks, self.residual_weights)
-            initial = (network(ic_points) - target).square().mean()
-            exponent = self.initial_weight * initial if self.initial_in_exponent else 0.0
-            weights = causal_weights(losses, schedule.epsilon, exponent) if self.causal else torch.ones_like(losses)
-            total = causal_loss(losses, weights) + self.initial_weight * initial
-            if boundary is not None:
-                total = total + self.boundary_weight * boundary(network)
-            value = float(total.detach())
-            if not math.isfinite(value):
-                with torch.no_grad():
-                    for p, saved in zip(network.parameters(), good, strict=True):
-                        p.copy_(saved)
-                status = Status.DIVERGED
-                break
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            optimizer.step()
-            decay.step()
-            steps, at_epsilon = steps + 1, at_epsilon + 1
-            for key, item in (("iteration", len(history["loss"])), ("loss", value),
-                              ("pde", float(losses.detach().mean())), ("initial", float(initial.detach())),
-                              ("epsilon", schedule.epsilon), ("min_weight", float(weights.min())),
-                              ("window", window)):
-                history[key].append(item)
-            bar.update(1)
-            if steps % self.check_every == 0 or at_epsilon >= self.steps_per_epsilon:
-                for key, item in (("weights", weights.tolist()), ("weights_times", times.tolist()),
-                                  ("weights_epsilon", schedule.epsilon), ("weights_step", steps),
-                                  ("weights_window", window)):
-                    history[key].append(item)
-                bar.set_postfix(eps=f"{schedule.epsilon:g}", loss=f"{value:.2e}", min_w=f"{float(weights.min()):.2f}")
-                with torch.no_grad():
-                    for p, saved in zip(network.parameters(), good, strict=True):
-                        saved.copy_(p)
-                epsilon = schedule.epsilon
-                if self.causal and schedule.update(weights):
-                    resolved.append(epsilon)
-                    at_epsilon = 0
-                elif at_epsilon >= self.steps_per_epsilon:
-                    schedule.give_up()
-                    at_epsilon = 0
-                    status = Status.BUDGET_EXHAUSTED if self.causal else status
-            if budget is not None and time.perf_counter() - began > budget:
-                status = Status.BUDGET_EXHAUSTED
-                break
-        bar.close()
-        network.eval()
-        return network, {"status": status, "steps": steps, "resolved": resolved, "epsilon": schedule.epsilon}
 
     def _network(self, problem, span, periodic, device, dtype):
         import torch
@@ -354,6 +286,10 @@ def _marching_field(networks, edges, device, dtype, batch: int = 65536):
 
 
 def _outcome(reports: list[Mapping[str, Any]], solver: CausalPINN) -> tuple[Status, str]:
+    if reports and reports[-1]["status"] is Status.INTERRUPTED:
+        return Status.INTERRUPTED, (f"stopped by {reports[-1]['signal']} in window {len(reports)} at its step "
+                                    f"{reports[-1]['steps']}; checkpoint written to {solver.checkpoint}. "
+                                    "Run again with resume=True (--resume) to continue.")
     if any(r["status"] is Status.DIVERGED for r in reports):
         window = next(i for i, r in enumerate(reports) if r["status"] is Status.DIVERGED)
         return Status.DIVERGED, (f"loss became NaN/inf in window {window + 1}; kept its last checked parameters. "

@@ -14,7 +14,6 @@ baseline the other neural solvers are measured against.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -223,13 +222,10 @@ class PINN:
 
     def _fingerprint(self, problem: Problem, network) -> dict:
         """What must match for a checkpoint to be resumed: problem, settings, shapes."""
+        from pde_lab.checkpoint import run_fingerprint
+
         ignored = {"progress", "checkpoint", "checkpoint_every", "resume", "cpu_threads", "adam_steps", "lbfgs_steps"}
-        settings = {f.name: repr(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in ignored}
-        parameters = {k: v if isinstance(v, (int, float, str, bool)) else getattr(v, "__qualname__", type(v).__name__)
-                      for k, v in problem.parameters.items()}
-        return {"solver": self.name, "problem": problem.name, "parameters": repr(sorted(parameters.items())),
-                "settings": repr(sorted(settings.items())),
-                "shapes": repr([tuple(p.shape) for p in network.parameters()])}
+        return run_fingerprint(self, problem, network, ignored)
 
 
 def network_field(network, device, dtype, batch: int = 65536):
