@@ -73,6 +73,11 @@ class NetworkEvolution:
         on the grid is below ``fit_tolerance``; subset per step (``None``: all parameters).
     dtype, device, seed, progress, cpu_threads
         As for :class:`~pde_lab.solvers.pinn.PINN`; these solvers need ``float64``.
+    checkpoint, checkpoint_every, resume
+        Checkpoint file, written atomically every ``checkpoint_every`` steps, at the end and on
+        SIGTERM/SIGINT (which stop the run with status ``interrupted``); ``resume=True`` continues
+        from it without refitting :math:`u_0`, seeded on the CPU bit for bit as if never stopped
+        (:mod:`pde_lab.solvers.evolution_checkpoint`; ``device`` may change on resume).
     """
 
     scheme: str = "heun"
@@ -89,6 +94,9 @@ class NetworkEvolution:
     seed: int = 0
     progress: bool | None = None
     cpu_threads: int | None = 1
+    checkpoint: str | None = None
+    checkpoint_every: int = 100
+    resume: bool = False
 
     name = "evolution"
     #: The schemes a subclass offers.
@@ -98,23 +106,35 @@ class NetworkEvolution:
     def solve(self, problem: Problem) -> Solution:
         from tqdm.auto import tqdm
 
+        from pde_lab.checkpoint import Checkpointing, interrupt_flag
         from pde_lab.memory import PeakMemory
         from pde_lab.natural_gradient import load_parameters
+        from pde_lab.solvers.evolution_checkpoint import SavedSteps
         from pde_lab.training import cpu_threads
 
         self._check(problem)
         t0, t1 = problem.time_span
         steps = max(1, math.ceil((t1 - t0) / self.dt - 1e-9))
         solver = dataclasses.replace(self, dt=(t1 - t0) / steps)  # lands exactly on t1
+        saved = SavedSteps(self, problem, None if self.checkpoint is None else
+                           Checkpointing(self.checkpoint, self.checkpoint_every, self.resume))
         start = time.perf_counter()
         history: dict[str, list] = {"time": [], "step_loss": [], "step_iterations": []}
         device = resolve_device(self.device)
-        with PeakMemory(str(device)) as memory, cpu_threads(self.cpu_threads if device.type == "cpu" else None):
-            state = solver.init(problem)
+        with PeakMemory(str(device)) as memory, cpu_threads(self.cpu_threads if device.type == "cpu" else None), \
+                interrupt_flag(self.checkpoint is not None) as flag:
+            state = solver.init(problem, fit=not saved.resuming)
             snapshots, status = [state.vector], Status.CONVERGED
-            bar = tqdm(range(steps), desc=f"{self.name}-{self.scheme} {problem.name}", dynamic_ncols=True,
-                       disable=not self._show_progress())
+            resumed = saved.load(state)
+            if resumed is not None:
+                state, snapshots, history, elapsed = resumed
+                start -= elapsed
+            bar = tqdm(range(len(snapshots) - 1, steps), desc=f"{self.name}-{self.scheme} {problem.name}",
+                       dynamic_ncols=True, disable=not self._show_progress())
             for _ in bar:
+                if flag["signal"]:
+                    status = Status.INTERRUPTED
+                    break
                 state = solver.step(state)
                 if not (math.isfinite(state.loss) and torch.isfinite(state.vector).all()):
                     status = Status.DIVERGED
@@ -124,12 +144,20 @@ class NetworkEvolution:
                 history["step_loss"].append(state.loss)
                 history["step_iterations"].append(state.iterations)
                 bar.set_postfix(loss=f"{state.loss:.2e}")
+                if saved.due(len(snapshots) - 1):
+                    saved.write(state, snapshots, history, time.perf_counter() - start)
             bar.close()
+            if status is not Status.DIVERGED:
+                saved.write(state, snapshots, history, time.perf_counter() - start)
         load_parameters(state.network, snapshots[-1])
         dt, fit = solver.dt, state.initial_fit_error
         history["fit_loss"] = state.fit_losses
         label = f"{type(self).__name__}-{self.scheme}"
-        if status is Status.DIVERGED:
+        if status is Status.INTERRUPTED:
+            message = (f"{label}: stopped by {flag['signal']} at t = {state.t:.4g} after {len(snapshots) - 1} of "
+                       f"{steps} steps; checkpoint written to {self.checkpoint}. Run again with resume=True "
+                       "(--resume) to continue.")
+        elif status is Status.DIVERGED:
             message = (f"{label}: the step became NaN/inf at t = {state.t:.4g}; the solution stops at "
                        f"t = {t0 + (len(snapshots) - 1) * dt:.4g}. Try a smaller dt (now {dt:.3g}).")
         elif fit > self.fit_tolerance:
@@ -144,8 +172,9 @@ class NetworkEvolution:
         field = TimeSeriesField(state.network, torch.stack(snapshots), t0, dt)
         return Solution(problem, field, self.name, status, message, stats, history, state.network)
 
-    def init(self, problem: Problem) -> EvolutionState:
-        """The network fitted to :math:`u_0` on the sample grid, at :math:`t_0` (seeded; global RNG untouched)."""
+    def init(self, problem: Problem, fit: bool = True) -> EvolutionState:
+        """The network fitted to :math:`u_0` on the sample grid, at :math:`t_0` (seeded; global RNG untouched);
+        ``fit=False`` leaves it at its initialisation (a resumed run loads its parameters)."""
         from tqdm.auto import tqdm
 
         from pde_lab.natural_gradient import flat_parameters, gauss_newton
@@ -172,7 +201,7 @@ class NetworkEvolution:
             bar.update(1)
             bar.set_postfix(misfit=f"{relative_misfit(loss, norm):.2e}", refresh=False)
 
-        for damping in (0.0, 1e-8):  # truncated Gauss–Newton until it stalls, then Levenberg–Marquardt
+        for damping in (0.0, 1e-8) if fit else ():  # truncated Gauss–Newton until it stalls, then Levenberg–Marquardt
             fit = gauss_newton(
                 projection.residuals(initial), projection.jacobian, vector,
                 iterations=self.fit_iterations - len(losses), subset_sizes=(self.fit_subset_size,), damping=damping,
@@ -281,7 +310,9 @@ class NetworkEvolution:
             raise ValueError(f"scheme must be one of {', '.join(map(repr, self.schemes))}, got {self.scheme!r}")
         if not (isinstance(self.dt, (int, float)) and math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"dt must be a positive number, got {self.dt!r}")
-        check_ints(self, ("width", "hidden_layers"))
+        check_ints(self, ("width", "hidden_layers", "checkpoint_every"))
+        if self.resume and self.checkpoint is None:
+            raise ValueError("resume=True needs a checkpoint path")
         self._check_options()
         d = problem.spatial_dim
         lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
