@@ -22,9 +22,15 @@ from typing import Any
 
 from pde_lab.validation import check_int
 
-__all__ = ["Checkpointing", "save_checkpoint", "load_checkpoint", "interrupt_flag", "run_fingerprint"]
+__all__ = ["BUDGET_SETTINGS", "Checkpointing", "checkpointing_of", "save_checkpoint", "load_checkpoint", "interrupt_flag",
+           "run_fingerprint"]
 
 VERSION = 1
+
+#: Settings of a :func:`pde_lab.training.train` run that may change on resume: they extend the
+#: budget or only change how the run is shown and saved.
+BUDGET_SETTINGS = frozenset({"progress", "checkpoint", "checkpoint_every", "resume", "cpu_threads", "adam_steps",
+                             "lbfgs_steps"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,16 @@ class Checkpointing:
         folder = Path(self.path).parent
         if not folder.is_dir():
             raise ValueError(f"cannot write checkpoint {self.path}: folder {folder} does not exist")
+
+
+def checkpointing_of(solver: Any) -> Checkpointing | None:
+    """The :class:`Checkpointing` of a solver with ``checkpoint``, ``checkpoint_every`` and ``resume``
+    fields (``None`` without a path); ``ValueError`` for ``resume=True`` without a path, a bad
+    ``checkpoint_every`` or a folder that does not exist."""
+    if solver.resume and solver.checkpoint is None:
+        raise ValueError("resume=True needs a checkpoint path")
+    return None if solver.checkpoint is None else Checkpointing(solver.checkpoint, solver.checkpoint_every,
+                                                                solver.resume)
 
 
 def run_fingerprint(solver: Any, problem: Any, network: Any, ignored: set[str]) -> dict[str, str]:

@@ -203,6 +203,8 @@ class _Run:
         self.history = state["history"]
         self.last_saved = self.iteration
         self.remember()
+        if self.before_step is not None and self.adam_done > 0:  # the points of the last Adam step, which a
+            self.before_step(self.adam_done - 1)                  # run resumed in L-BFGS goes on with
 
     def due(self) -> bool:
         return self.checkpoint is not None and self.iteration - self.last_saved >= self.checkpoint.every

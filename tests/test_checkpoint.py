@@ -77,3 +77,48 @@ def test_cli_resume_continues_a_checkpointed_run(tmp_path):
     first = json.loads(subprocess.run(base + ["--set", "adam_steps=10"], capture_output=True, text=True).stdout)
     second = json.loads(subprocess.run(base + ["--set", "adam_steps=25", "--resume"], capture_output=True, text=True).stdout)
     assert first["iterations"] == 10 and second["iterations"] == 25 and path.exists()
+
+
+def _terminate_at(monkeypatch, module, name: str, call: int) -> None:
+    """Replace ``module.name`` (a loss function) by one that sends SIGTERM to this process at its ``call``-th call."""
+    original, calls = getattr(module, name), {"n": 0}
+
+    def counted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == call:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+
+
+RESUMABLE = {  # solver: (problem, options, module and loss function to stop in)
+    # resampled points in Adam: resumed in L-BFGS, the run must go on with the last Adam block's points
+    "pinn": (_problem, dict(SETTINGS, resample_every=7), "pde_lab.collocation", "loss_terms"),
+    "pig": (_problem, dict(n_gaussians=12, adam_steps=30, lbfgs_steps=30, n_interior=60, n_boundary=40,
+                           resample_every=7, lbfgs_resample_every=10, device="cpu", progress=False, seed=1),
+            "pde_lab.collocation", "loss_terms"),
+    "lpinn": (lambda: __import__("problems").burgers(), dict(
+        n_labels=12, n_times=6, state_width=8, state_depth=2, characteristics_width=8, characteristics_depth=1,
+        adam_steps=30, lbfgs_steps=30, n_eval_labels=64, device="cpu", progress=False, seed=1),
+        "pde_lab.solvers.lagrangian", "lagrangian_loss_terms"),
+}
+
+
+@pytest.mark.parametrize("solver", RESUMABLE)
+@pytest.mark.parametrize("kill_at", [20, 45])  # during Adam; during L-BFGS
+def test_training_loop_solvers_resume_bit_for_bit(tmp_path, monkeypatch, solver, kill_at):
+    import importlib
+
+    make, options, module, name = RESUMABLE[solver]
+    whole = solve(make(), solver, **options)
+    path = str(tmp_path / "run.ckpt")
+    with monkeypatch.context() as patch:
+        _terminate_at(patch, importlib.import_module(module), name, kill_at)
+        stopped = solve(make(), solver, checkpoint=path, **options)
+    assert stopped.status is Status.INTERRUPTED, stopped.message
+    resumed = solve(make(), solver, checkpoint=path, resume=True, **options)
+    assert resumed.stats["iterations"] == whole.stats["iterations"]
+    assert resumed.history["loss"] == whole.history["loss"]
+    for a, b in zip(whole.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)

@@ -184,14 +184,13 @@ class CausalPINN:
     def solve(self, problem: Problem) -> Solution:
         import torch
 
-        from pde_lab.checkpoint import Checkpointing, interrupt_flag
+        from pde_lab.checkpoint import checkpointing_of, interrupt_flag
         from pde_lab.solvers.causal_window import HISTORY_KEYS, CausalWindow
         from pde_lab.training import solver_run
 
         self.check(problem)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        checkpointing = None if self.checkpoint is None else \
-            Checkpointing(self.checkpoint, self.checkpoint_every, self.resume)
+        checkpointing = checkpointing_of(self)
         periodic = _embedded_axes(problem)
         t0, t1 = problem.time_span
         edges = np.linspace(t0, t1, self.windows + 1)

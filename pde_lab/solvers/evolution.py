@@ -106,7 +106,7 @@ class NetworkEvolution:
     def solve(self, problem: Problem) -> Solution:
         from tqdm.auto import tqdm
 
-        from pde_lab.checkpoint import Checkpointing, interrupt_flag
+        from pde_lab.checkpoint import checkpointing_of, interrupt_flag
         from pde_lab.memory import PeakMemory
         from pde_lab.natural_gradient import load_parameters
         from pde_lab.solvers.evolution_checkpoint import SavedSteps
@@ -116,8 +116,7 @@ class NetworkEvolution:
         t0, t1 = problem.time_span
         steps = max(1, math.ceil((t1 - t0) / self.dt - 1e-9))
         solver = dataclasses.replace(self, dt=(t1 - t0) / steps)  # lands exactly on t1
-        saved = SavedSteps(self, problem, None if self.checkpoint is None else
-                           Checkpointing(self.checkpoint, self.checkpoint_every, self.resume))
+        saved = SavedSteps(self, problem, checkpointing_of(self))
         start = time.perf_counter()
         history: dict[str, list] = {"time": [], "step_loss": [], "step_iterations": []}
         device = resolve_device(self.device)

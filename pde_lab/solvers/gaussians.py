@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pde_lab.checkpoint import checkpointing_of
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
 
@@ -60,6 +61,10 @@ class PIG:
         at 800 x 4 Gaussians) or ``"autograd"``.
     dtype, device, seed, progress, cpu_threads
         As for PINN; float64 by default, since L-BFGS drives PIG's loss very low.
+    checkpoint, checkpoint_every, resume
+        As for :class:`~pde_lab.solvers.pinn.PINN`: a checkpoint every ``checkpoint_every``
+        iterations, at the end and on SIGTERM/SIGINT; ``resume=True`` continues from it (with a
+        larger ``adam_steps``/``lbfgs_steps`` if wanted), seeded on the CPU bit for bit.
     """
 
     n_gaussians: int = 800
@@ -85,6 +90,9 @@ class PIG:
     seed: int = 0
     progress: bool | None = None
     cpu_threads: int | None = 1
+    checkpoint: str | None = None
+    checkpoint_every: int = 500
+    resume: bool = False
 
     name = "pig"
 
@@ -95,12 +103,14 @@ class PIG:
         unknown = set(self.weights) - {"pde", "boundary", "initial"}
         if unknown:
             raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary', 'initial'")
+        checkpointing_of(self)
         for name in ("resample_every", "lbfgs_resample_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an int >= 0 (0: fixed points), got {value!r}")
 
     def solve(self, problem: Problem) -> Solution:
+        from pde_lab.checkpoint import BUDGET_SETTINGS, run_fingerprint
         from pde_lab.collocation import loss_terms, sample_collocation
         from pde_lab.derivatives import make_engine
         from pde_lab.gaussian_features import GaussianFeatures, GaussianNetwork
@@ -132,6 +142,7 @@ class PIG:
                 lbfgs_chunk=self.lbfgs_resample_every or 25,
                 before_step=redraw.adam if self.resample_every else None,
                 before_chunk=redraw.lbfgs if self.lbfgs_resample_every else None,
+                checkpoint=checkpointing_of(self), fingerprint=run_fingerprint(self, problem, network, BUDGET_SETTINGS),
             )
             moved = float((features.means.detach() - initial_means).norm(dim=-1).mean())
         wall = time.perf_counter() - start
@@ -154,11 +165,13 @@ class _Redraw:
 
     def __init__(self, problem: Problem, collocation, solver: PIG, device, dtype) -> None:
         self.problem, self.collocation, self.solver, self.device, self.dtype = problem, collocation, solver, device, dtype
-        self.count = 0
+        self.count = self.block = 0
 
     def adam(self, step: int) -> None:
-        if step > 0 and step % self.solver.resample_every == 0:
-            self._draw(0, step // self.solver.resample_every)
+        block = step // self.solver.resample_every  # by block, not by step: a resumed run draws its block's points
+        if block != self.block:
+            self.block = block
+            self._draw(0, block)
 
     def lbfgs(self, iteration: int) -> None:
         if iteration > 0:

@@ -45,6 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pde_lab.checkpoint import checkpointing_of
 from pde_lab.nets import MLP
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
@@ -76,8 +77,9 @@ class LagrangianPINN:
         ``"physical"`` (∂_XX u by the chain rule) or ``"label"`` (u_ξξ, the released code).
     n_eval_labels
         Labels per time used to interpolate back onto Eulerian points.
-    dtype, device, seed, progress, cpu_threads
-        As for :class:`~pde_lab.solvers.pinn.PINN`.
+    dtype, device, seed, progress, cpu_threads, checkpoint, checkpoint_every, resume
+        As for :class:`~pde_lab.solvers.pinn.PINN` (a checkpoint every ``checkpoint_every``
+        iterations, at the end and on SIGTERM/SIGINT; ``resume=True`` continues from it).
     """
 
     state_width: int = 50
@@ -98,6 +100,9 @@ class LagrangianPINN:
     seed: int = 0
     progress: bool | None = None
     cpu_threads: int | None = 1
+    checkpoint: str | None = None
+    checkpoint_every: int = 500
+    resume: bool = False
 
     name = "lpinn"
 
@@ -110,8 +115,10 @@ class LagrangianPINN:
         self._check_options()
         Setting.of(problem)
         check_consistent(problem)
+        checkpointing_of(self)
 
     def solve(self, problem: Problem) -> Solution:
+        from pde_lab.checkpoint import BUDGET_SETTINGS, run_fingerprint
         from pde_lab.solvers.pinn import resolve_device, resolve_dtype
         from pde_lab.training import solver_run, train
 
@@ -131,6 +138,7 @@ class LagrangianPINN:
                 lambda: lagrangian_loss_terms(setting, network, grid, self.norm, self.diffusion_along),
                 adam_steps=self.adam_steps, lbfgs_steps=self.lbfgs_steps, learning_rate=self.learning_rate,
                 weights=weights, progress=self.progress, description=f"{self.name} {problem.name}",
+                checkpoint=checkpointing_of(self), fingerprint=run_fingerprint(self, problem, network, BUDGET_SETTINGS),
             )
         wall = time.perf_counter() - start
         network.eval()

@@ -137,7 +137,7 @@ class PINN:
     name = "pinn"
 
     def solve(self, problem: Problem) -> Solution:
-        from pde_lab.checkpoint import Checkpointing
+        from pde_lab.checkpoint import checkpointing_of
         from pde_lab.collocation import loss_terms, sample_collocation
         from pde_lab.derivatives import make_engine
         from pde_lab.distributed import global_mean, rank_and_world, shard, wrap
@@ -146,7 +146,7 @@ class PINN:
 
         self.check(problem)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        checkpointing = None if self.checkpoint is None else Checkpointing(self.checkpoint, self.checkpoint_every, self.resume)
+        checkpointing = checkpointing_of(self)
         lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
         if problem.is_time_dependent:
             lower, upper = np.append(lower, problem.time_span[0]), np.append(upper, problem.time_span[1])
@@ -222,10 +222,9 @@ class PINN:
 
     def _fingerprint(self, problem: Problem, network) -> dict:
         """What must match for a checkpoint to be resumed: problem, settings, shapes."""
-        from pde_lab.checkpoint import run_fingerprint
+        from pde_lab.checkpoint import BUDGET_SETTINGS, run_fingerprint
 
-        ignored = {"progress", "checkpoint", "checkpoint_every", "resume", "cpu_threads", "adam_steps", "lbfgs_steps"}
-        return run_fingerprint(self, problem, network, ignored)
+        return run_fingerprint(self, problem, network, BUDGET_SETTINGS)
 
 
 def network_field(network, device, dtype, batch: int = 65536):
