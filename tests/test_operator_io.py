@@ -68,3 +68,41 @@ def test_missing_or_foreign_files_get_clear_errors(tmp_path):
         FNO(**TINY, weights=str(tmp_path / "text.pt")).train()
     with pytest.raises(FileNotFoundError, match="folder"):
         FNO(**TINY).save(str(tmp_path / "no" / "such" / "fno.pt"))
+
+
+@pytest.mark.parametrize("cls", [FNO, PINO], ids=["fno", "pino"])
+def test_interrupted_training_resumes_bit_for_bit(tmp_path, monkeypatch, cls):
+    """SIGTERM in epoch 4 of 6: the checkpoint of epoch 3 is written, the interrupted operator is not
+    cached, and the resumed training ends where the uninterrupted one ends."""
+    import os
+    import signal
+
+    from pde_lab import Status
+
+    settings = dict(TINY, epochs=6, checkpoint_every=2)
+    operator._TRAINED.clear()
+    whole = cls(**settings).train()
+    operator._TRAINED.clear()
+    path = str(tmp_path / "operator.ckpt")
+    batches = {"n": 0}
+    original = cls.loss_terms
+
+    def counted(self, *args):
+        batches["n"] += 1
+        if batches["n"] == 7:  # the first batch of epoch 4 (2 batches an epoch)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cls, "loss_terms", counted)
+        stopped = cls(**settings, checkpoint=path).train()
+    assert stopped.status is Status.INTERRUPTED and "epoch 3" in stopped.message and not operator._TRAINED
+    assert stopped.history == {key: values[:3] for key, values in whole.history.items()}
+    resumed = cls(**settings, checkpoint=path, resume=True).train()
+    assert resumed.status is whole.status and resumed.history == whole.history
+    for a, b in zip(whole.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    operator._TRAINED.clear()
+    with pytest.raises(ValueError, match="different run"):
+        cls(**dict(settings, width=6), checkpoint=path, resume=True).train()
+    operator._TRAINED.clear()

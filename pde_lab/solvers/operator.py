@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +113,10 @@ class _OperatorSolver:
         A file written by :meth:`save`: the first ``solve`` (or :meth:`train`) loads it instead
         of training, after checking that it was trained with this family and these settings
         (:mod:`pde_lab.solvers.operator_io`).
+    checkpoint, checkpoint_every, resume
+        Checkpoint of the training, every ``checkpoint_every`` epochs, at the end and on
+        SIGTERM/SIGINT (status ``interrupted``, not cached); ``resume=True`` continues it
+        (:mod:`pde_lab.solvers.operator_training`).
     """
 
     family: Any = None
@@ -140,9 +143,13 @@ class _OperatorSolver:
     progress: bool | None = None
     cpu_threads: int | None = 1
     weights: str | None = None
+    checkpoint: str | None = None
+    checkpoint_every: int = 10
+    resume: bool = False
 
     name = "operator"
-    _not_in_key = ("resolution", "workers", "progress", "cpu_threads", "dataset", "weights")
+    _not_in_key = ("resolution", "workers", "progress", "cpu_threads", "dataset", "weights", "checkpoint",
+                   "checkpoint_every", "resume")
 
     # ------------------------------------------------------------------ public
     def check(self, problem: Problem) -> None:
@@ -198,10 +205,13 @@ class _OperatorSolver:
         if self.family is None:
             raise ValueError("give family=... (a Family or one of FAMILIES) to train before solving a problem")
         key = self.key()
-        if key not in _TRAINED:
-            self._check()
-            _TRAINED[key] = load_trained(self, self.weights, self._network) if self.weights else self._train()
-        return _TRAINED[key]
+        if key in _TRAINED:
+            return _TRAINED[key]
+        self._check()
+        trained = load_trained(self, self.weights, self._network) if self.weights else self._train()
+        if trained.status is not Status.INTERRUPTED:  # an interrupted training is resumed, not reused
+            _TRAINED[key] = trained
+        return trained
 
     def save(self, path: str) -> str:
         """Write the trained operator (training it first if needed) to ``path``, for ``weights=path``."""
@@ -232,85 +242,16 @@ class _OperatorSolver:
         return data
 
     def _check(self) -> None:
-        check_ints(self, ("n_train", "n_test", "n_layers", "projection", "epochs"))
+        from pde_lab.checkpoint import checkpointing_of
+
+        check_ints(self, ("n_train", "n_test", "n_layers", "projection", "epochs", "checkpoint_every"))
+        checkpointing_of(self)
         check_positives(self, ("learning_rate", "scheduler_gamma"))
 
     def _train(self) -> TrainedOperator:
-        import torch
-        from tqdm.auto import tqdm
+        from pde_lab.solvers.operator_training import train_operator
 
-        from pde_lab.data.families import make_family
-        from pde_lab.training import cpu_threads
-
-        family = make_family(self.family)
-        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
-        settings = {"batch_size": 20, **family.fno_settings}
-        modes, width = self.modes or settings["modes"], self.width or settings["width"]
-        batch_size = self.batch_size or settings["batch_size"]
-        data = self._data(family)
-        axes = family.output_axes()
-        grid = tuple(len(axis) for axis, _ in axes)
-        inputs = torch.as_tensor(np.ascontiguousarray(broadcast_inputs(data.inputs, grid)), dtype=dtype)
-        targets = torch.as_tensor(data.targets, dtype=dtype)
-        train_in, train_out = inputs[: self.n_train].to(device), targets[: self.n_train].to(device)
-        test_in, test_out = inputs[self.n_train:].to(device), targets[self.n_train:].to(device)
-        reduce = tuple(range(train_in.dim() - 1))
-        scales = {"in_mean": train_in.mean(reduce), "in_std": train_in.std(reduce).clamp_min(1e-12),
-                  "out_mean": train_out.mean(reduce), "out_std": train_out.std(reduce).clamp_min(1e-12)}
-        threads = self.cpu_threads if device.type == "cpu" else None
-        start = time.perf_counter()
-        with cpu_threads(threads), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(self.seed)
-            network = self._network(family, inputs.shape[-1], targets.shape[-1]).to(device)
-            trained = TrainedOperator(network, family, scales, Status.CONVERGED, "", {}, {})
-            optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
-            step = self.scheduler_step or max(1, self.epochs // 5)
-            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step, gamma=self.scheduler_gamma)
-            generator = torch.Generator().manual_seed(self.seed)
-            history: dict[str, list[float]] = {"epoch": [], "loss": [], "test_rel_l2": []}
-            status, message = Status.CONVERGED, ""
-            good = {k: v.detach().clone() for k, v in network.state_dict().items()}
-            disable = not (sys.stderr.isatty() if self.progress is None else self.progress)
-            bar = tqdm(range(self.epochs), disable=disable, desc=f"{self.name} {family.name}", unit="epoch")
-            for epoch in bar:
-                network.train()
-                order = torch.randperm(self.n_train, generator=generator).to(device)
-                total = 0.0
-                for batch in order.split(batch_size):
-                    a, u = train_in[batch], train_out[batch]
-                    prediction = network((a - scales["in_mean"]) / scales["in_std"]) * scales["out_std"] + scales["out_mean"]
-                    terms = self.loss_terms(family, prediction, u, a)
-                    loss = sum(terms.values())
-                    if not torch.isfinite(loss):
-                        break
-                    optimizer.zero_grad()
-                    loss.backward()
-                    optimizer.step()
-                    total += float(loss.detach()) * len(batch)
-                else:
-                    scheduler.step()
-                    good = {k: v.detach().clone() for k, v in network.state_dict().items()}
-                    network.eval()
-                    test = float(relative_l2(trained.predict(test_in), test_out).mean())
-                    history["epoch"].append(epoch + 1), history["loss"].append(total / self.n_train)
-                    history["test_rel_l2"].append(test)
-                    bar.set_postfix(loss=f"{total / self.n_train:.3g}", test=f"{test:.3g}")
-                    continue
-                network.load_state_dict(good)
-                status = Status.DIVERGED
-                message = (f"non-finite loss in epoch {epoch + 1}; kept the last finite network. "
-                           "Lower learning_rate (or pde_weight for PINO) or use dtype='float64'")
-                break
-            bar.close()
-        network.eval()
-        test = history["test_rel_l2"][-1] if history["test_rel_l2"] else float("nan")
-        if status is Status.CONVERGED:
-            message = f"trained {len(history['epoch'])} epochs on {self.n_train} {family.name} members; test rel L2 {test:.3g}"
-        stats = {"training_wall_s": time.perf_counter() - start, "iterations": len(history["epoch"]),
-                 "test_rel_l2": test, "n_train": self.n_train, "n_test": self.n_test,
-                 "n_parameters": sum(p.numel() * (2 if p.is_complex() else 1) for p in network.parameters()),
-                 "reference_wall_s_mean": float(np.mean(data.reference_wall_s)), "modes": modes, "width": width}
-        return dataclasses.replace(trained, status=status, message=message, history=history, stats=stats)
+        return train_operator(self)
 
 
 @dataclass(frozen=True)
