@@ -73,12 +73,20 @@ def run_fingerprint(solver: Any, problem: Any, network: Any, ignored: set[str]) 
     parameters, the solver's settings (all dataclass fields but ``ignored``) and the parameter shapes."""
     import dataclasses
 
-    settings = {f.name: repr(getattr(solver, f.name)) for f in dataclasses.fields(solver) if f.name not in ignored}
+    settings = {f.name: _described(getattr(solver, f.name)) for f in dataclasses.fields(solver) if f.name not in ignored}
     parameters = {k: v if isinstance(v, (int, float, str, bool)) else getattr(v, "__qualname__", type(v).__name__)
                   for k, v in problem.parameters.items()}
     return {"solver": solver.name, "problem": problem.name, "parameters": repr(sorted(parameters.items())),
             "settings": repr(sorted(settings.items())),
             "shapes": repr([tuple(p.shape) for p in network.parameters()])}
+
+
+def _described(value: Any) -> str:
+    """A setting as the fingerprint records it: a function by its qualified name (its ``repr``
+    holds a memory address, which differs between processes), anything else by ``repr``."""
+    if callable(value) and hasattr(value, "__qualname__") and not isinstance(value, type):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    return repr(value)
 
 
 def save_checkpoint(path: str | PathLike, state: dict[str, Any]) -> None:

@@ -94,6 +94,7 @@ def train(
     before_step: Callable[[int], None] | None = None,
     before_chunk: Callable[[int], None] | None = None,
     clip_norm: float | None = None,
+    generators: Sequence[torch.Generator] = (),
 ) -> TrainResult:
     """Minimise ``sum_k weights[k] * loss_terms()[k]`` over ``parameters``.
 
@@ -124,6 +125,9 @@ def train(
         Called with the L-BFGS iteration count before every L-BFGS chunk (one
         ``LBFGS.step``): redrawing points there is the PIG paper's protocol (fresh points
         for each ``LBFGS.step`` of 20 iterations; the curvature history carries over).
+    generators
+        Random generators ``loss_terms`` draws from (e.g. to pick instances): their states are
+        part of the checkpoint, so a resumed run draws what an uninterrupted one would.
     clip_norm
         Scale each Adam step's gradient down to this global 2-norm when it is larger
         (``torch.nn.utils.clip_grad_norm_``); ``None`` does not clip.
@@ -135,7 +139,7 @@ def train(
         check_positive("clip_norm", clip_norm)
     run = _Run(list(parameters), loss_terms, dict(weights or {}), checkpoint, dict(fingerprint or {}))
     run.schedule, run.before_step, run.before_chunk = schedule, before_step, before_chunk
-    run.clip_norm = clip_norm
+    run.clip_norm, run.generators = clip_norm, list(generators)
     with interrupt_flag(checkpoint is not None) as flag:
         return run.execute(adam_steps, lbfgs_steps, learning_rate, lbfgs_chunk, progress, description, flag)
 
@@ -154,6 +158,7 @@ class _Run:
         self.clip_norm: float | None = None
         self.before_step: Callable[[int], None] | None = None
         self.before_chunk: Callable[[int], None] | None = None
+        self.generators: list[torch.Generator] = []
 
     # ------------------------------------------------------------------ pieces
     def total(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -183,7 +188,7 @@ class _Run:
             "fingerprint": self.fingerprint, "iteration": self.iteration, "adam_done": self.adam_done,
             "lbfgs_done": self.lbfgs_done, "parameters": [p.detach().cpu() for p in self.parameters],
             "adam": adam.state_dict(), "lbfgs": None if lbfgs is None else lbfgs.state_dict(),
-            "history": self.history,
+            "history": self.history, "generators": [g.get_state() for g in self.generators],
         })
         self.last_saved = self.iteration
 
@@ -201,6 +206,8 @@ class _Run:
             lbfgs.load_state_dict(state["lbfgs"])
         self.iteration, self.adam_done, self.lbfgs_done = state["iteration"], state["adam_done"], state["lbfgs_done"]
         self.history = state["history"]
+        for generator, saved in zip(self.generators, state.get("generators", []), strict=False):
+            generator.set_state(saved)
         self.last_saved = self.iteration
         self.remember()
         if self.before_step is not None and self.adam_done > 0:  # the points of the last Adam step, which a

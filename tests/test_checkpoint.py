@@ -9,6 +9,8 @@ import torch
 
 from geometries import Rectangle
 from pde_lab import Dirichlet, Problem, Status, solve
+from problems import burgers
+from problems.diffusion_sorption import diffusion_sorption
 
 SETTINGS = dict(width=12, depth=2, n_interior=80, n_boundary=40, adam_steps=40, lbfgs_steps=40,
                 dtype="float64", device="cpu", progress=False, seed=3)
@@ -79,9 +81,10 @@ def test_cli_resume_continues_a_checkpointed_run(tmp_path):
     assert first["iterations"] == 10 and second["iterations"] == 25 and path.exists()
 
 
-def _terminate_at(monkeypatch, module, name: str, call: int) -> None:
-    """Replace ``module.name`` (a loss function) by one that sends SIGTERM to this process at its ``call``-th call."""
-    original, calls = getattr(module, name), {"n": 0}
+def _terminate_at(monkeypatch, owner, name: str, call: int) -> None:
+    """Replace ``owner.name`` (a loss function or method) by one that sends SIGTERM to this process at
+    its ``call``-th call."""
+    original, calls = getattr(owner, name), {"n": 0}
 
     def counted(*args, **kwargs):
         calls["n"] += 1
@@ -89,36 +92,49 @@ def _terminate_at(monkeypatch, module, name: str, call: int) -> None:
             os.kill(os.getpid(), signal.SIGTERM)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(module, name, counted)
+    monkeypatch.setattr(owner, name, counted)
 
 
-RESUMABLE = {  # solver: (problem, options, module and loss function to stop in)
+def _sorption_member(seed: int):
+    return diffusion_sorption(seed=1000 + seed)
+
+
+RESUMABLE = {  # solver: (problem, options, "module[:class]" and the loss function to stop in)
     # resampled points in Adam: resumed in L-BFGS, the run must go on with the last Adam block's points
     "pinn": (_problem, dict(SETTINGS, resample_every=7), "pde_lab.collocation", "loss_terms"),
     "pig": (_problem, dict(n_gaussians=12, adam_steps=30, lbfgs_steps=30, n_interior=60, n_boundary=40,
                            resample_every=7, lbfgs_resample_every=10, device="cpu", progress=False, seed=1),
             "pde_lab.collocation", "loss_terms"),
-    "lpinn": (lambda: __import__("problems").burgers(), dict(
+    "lpinn": (burgers, dict(
         n_labels=12, n_times=6, state_width=8, state_depth=2, characteristics_width=8, characteristics_depth=1,
         adam_steps=30, lbfgs_steps=30, n_eval_labels=64, device="cpu", progress=False, seed=1),
         "pde_lab.solvers.lagrangian", "lagrangian_loss_terms"),
+    # its generator picks the instances and each step's rows: its state is part of the checkpoint
+    "hc-moe": (lambda: diffusion_sorption(seed=5),
+               dict(grid=(17, 11), basis=6, constraint_points=20, batch=2, steps=50, train_instances=4, width=12,
+                    depth=2, sensors=2, backbone="mlp", family=_sorption_member, lm_iterations=5, device="cpu",
+                    progress=False), "pde_lab.hard_constraints.moe:Experts", "blended_terms"),
 }
 
 
 @pytest.mark.parametrize("solver", RESUMABLE)
-@pytest.mark.parametrize("kill_at", [20, 45])  # during Adam; during L-BFGS
+@pytest.mark.parametrize("kill_at", [20, 45])  # during Adam; during L-BFGS (hc-moe: Adam only, 50 steps)
 def test_training_loop_solvers_resume_bit_for_bit(tmp_path, monkeypatch, solver, kill_at):
     import importlib
 
-    make, options, module, name = RESUMABLE[solver]
+    make, options, where, name = RESUMABLE[solver]
+    module, _, attribute = where.partition(":")
+    owner = importlib.import_module(module)
+    owner = getattr(owner, attribute) if attribute else owner
     whole = solve(make(), solver, **options)
     path = str(tmp_path / "run.ckpt")
     with monkeypatch.context() as patch:
-        _terminate_at(patch, importlib.import_module(module), name, kill_at)
+        _terminate_at(patch, owner, name, kill_at)
         stopped = solve(make(), solver, checkpoint=path, **options)
     assert stopped.status is Status.INTERRUPTED, stopped.message
     resumed = solve(make(), solver, checkpoint=path, resume=True, **options)
     assert resumed.stats["iterations"] == whole.stats["iterations"]
     assert resumed.history["loss"] == whole.history["loss"]
-    for a, b in zip(whole.model.parameters(), resumed.model.parameters(), strict=True):
+    networks = [getattr(s.model, "network", s.model) for s in (whole, resumed)]  # hc-moe: its basis network
+    for a, b in zip(*(n.parameters() for n in networks), strict=True):
         assert torch.equal(a, b)

@@ -203,6 +203,11 @@ class HCMoE:
     exact_initial
         Build the initial data into the field, ``u = u0(x) + (t - t0)/T · b·ω``
         (the paper's Navier–Stokes setting) instead of constraining it by rows.
+    checkpoint, checkpoint_every, resume
+        As for :class:`~pde_lab.solvers.pinn.PINN` (every ``checkpoint_every`` steps, at the end and
+        on SIGTERM/SIGINT; the generator that picks the instances and the rows is part of it, so
+        a resumed run, seeded on the CPU, ends bit for bit where an uninterrupted one ends; a
+        larger ``steps`` may be given on resume).
     dtype, device, seed, progress, cpu_threads
         As for :class:`~pde_lab.solvers.pinn.PINN`: float64 by default (the inner solve runs in
         float64 whatever the network's dtype); ``device=None`` is CUDA when torch sees a GPU. The
@@ -244,6 +249,9 @@ class HCMoE:
     seed: int = 0
     progress: bool | None = None
     cpu_threads: int | None = 1
+    checkpoint: str | None = None
+    checkpoint_every: int = 100
+    resume: bool = False
 
     name = "hc-moe"
 
@@ -288,6 +296,9 @@ class HCMoE:
             if not (0 < factor <= 1) or isinstance(every, bool) or not isinstance(every, int) or every < 1:
                 raise ValueError(f"lr_decay must be (factor in (0, 1], every >= 1 steps), got {self.lr_decay!r}")
         check_positive("lr_floor", self.lr_floor)
+        from pde_lab.checkpoint import checkpointing_of
+
+        checkpointing_of(self)
         unknown = set(self.weights) - {"pde", "boundary"}
         if unknown:
             raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary'")
@@ -295,6 +306,7 @@ class HCMoE:
     def solve(self, problem: Problem) -> Solution:
         import torch
 
+        from pde_lab.checkpoint import BUDGET_SETTINGS, checkpointing_of, run_fingerprint
         from pde_lab.distributed import global_sum, rank_and_world, wrap
         from pde_lab.hard_constraints.backbones import PointBasis, fno_backbone
         from pde_lab.hard_constraints.moe import Experts
@@ -362,7 +374,8 @@ class HCMoE:
                            learning_rate=self.learning_rate, weights=dict(self.weights),
                            progress=self.progress if rank == 0 else False,
                            description=f"{self.name}[{self.mode}] {problem.name}", schedule=schedule,
-                           clip_norm=self.clip_norm)
+                           clip_norm=self.clip_norm, generators=[generator], checkpoint=checkpointing_of(self),
+                           fingerprint=run_fingerprint(self, problem, network, BUDGET_SETTINGS | {"steps"}))
             train_wall = time.perf_counter() - train_start
             backbone.network = network  # unwrapped: the trained basis solves members on any process
             network.eval()
