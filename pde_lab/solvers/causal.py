@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from pde_lab.checkpoint import checkpointing_of
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.causal_checkpoint import SavedRun as _Saved
@@ -159,8 +160,6 @@ class CausalPINN:
             raise ValueError(f"window_overlap must lie in [0, 1), got {self.window_overlap!r}")
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(f"time_limit must be positive seconds or None, got {self.time_limit!r}")
-        if self.resume and self.checkpoint is None:
-            raise ValueError("resume=True needs a checkpoint path")
         from pde_lab.causal_weights import EpsilonSchedule
 
         EpsilonSchedule(tuple(self.epsilons), self.tolerance)  # validates the schedule
@@ -177,6 +176,7 @@ class CausalPINN:
         if self.cross_harmonics and (self.trainable_harmonics or periodic < 2):
             raise ValueError(f"cross_harmonics needs two or more periodic axes (problem {problem.name!r} has "
                              f"{periodic}) and trainable_harmonics=False")
+        checkpointing_of(self)
         if self.residual_weights is not None and len(self.residual_weights) != len(problem.fields):
             raise ValueError(f"residual_weights has {len(self.residual_weights)} entries; the problem has "
                              f"{len(problem.fields)} residuals ({', '.join(problem.fields)})")
@@ -184,7 +184,7 @@ class CausalPINN:
     def solve(self, problem: Problem) -> Solution:
         import torch
 
-        from pde_lab.checkpoint import checkpointing_of, interrupt_flag
+        from pde_lab.checkpoint import interrupt_flag
         from pde_lab.solvers.causal_window import HISTORY_KEYS, CausalWindow
         from pde_lab.training import solver_run
 
