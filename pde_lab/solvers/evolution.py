@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pde_lab.checkpoint import checkpointing_of
 from pde_lab.conditions import Dirichlet, Periodic
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
@@ -106,7 +107,7 @@ class NetworkEvolution:
     def solve(self, problem: Problem) -> Solution:
         from tqdm.auto import tqdm
 
-        from pde_lab.checkpoint import checkpointing_of, interrupt_flag
+        from pde_lab.checkpoint import interrupt_flag
         from pde_lab.memory import PeakMemory
         from pde_lab.natural_gradient import load_parameters
         from pde_lab.solvers.evolution_checkpoint import SavedSteps
@@ -201,14 +202,14 @@ class NetworkEvolution:
             bar.set_postfix(misfit=f"{relative_misfit(loss, norm):.2e}", refresh=False)
 
         for damping in (0.0, 1e-8) if fit else ():  # truncated Gauss–Newton until it stalls, then Levenberg–Marquardt
-            fit = gauss_newton(
+            phase = gauss_newton(
                 projection.residuals(initial), projection.jacobian, vector,
                 iterations=self.fit_iterations - len(losses), subset_sizes=(self.fit_subset_size,), damping=damping,
                 adapt_damping=damping > 0, line_search=8, tolerance=tolerance, rcond=self.fit_rcond,
                 generator=projection.generator, on_iteration=report,
             )
-            vector, losses = fit.vector, losses + fit.losses
-            if fit.converged or not fit.finite or len(losses) >= self.fit_iterations:
+            vector, losses = phase.vector, losses + phase.losses
+            if phase.converged or not phase.finite or len(losses) >= self.fit_iterations:
                 break
         bar.update(len(losses) - bar.n)  # a rejected last step of a phase reports no iteration
         bar.close()
@@ -309,9 +310,8 @@ class NetworkEvolution:
             raise ValueError(f"scheme must be one of {', '.join(map(repr, self.schemes))}, got {self.scheme!r}")
         if not (isinstance(self.dt, (int, float)) and math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"dt must be a positive number, got {self.dt!r}")
-        check_ints(self, ("width", "hidden_layers", "checkpoint_every"))
-        if self.resume and self.checkpoint is None:
-            raise ValueError("resume=True needs a checkpoint path")
+        check_ints(self, ("width", "hidden_layers"))
+        checkpointing_of(self)
         self._check_options()
         d = problem.spatial_dim
         lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
