@@ -241,8 +241,8 @@ class Experts:
         columns = jets[()].shape[-1]  # N solved for, then self.fixed with weight 1
         N = columns - self.fixed
         m = min(m, min(len(i) for i in self.interior))
-        # drawn for every expert, so each rank consumes the generator alike (on its device: the CPU's
-        # generator draws the same rows whatever device the basis is on)
+        # drawn for every expert, so each rank consumes the generator alike; drawn on the generator's
+        # device (the CPU), so the rows are the same whatever device the basis is on
         chosen = np.stack([idx[torch.randperm(len(idx), generator=generator, device=generator.device)[:m].cpu().numpy()]
                            for idx in self.interior])
         if self.shared_rows:
