@@ -131,41 +131,47 @@ def _fingerprint(solver) -> dict[str, str]:
 
 
 class _Epochs:
-    """What the epochs carry: the last finished epoch, its network (the last finite one) and history."""
+    """What the epochs carry: the last finished epoch, its network (the last finite one) and history.
+
+    A checkpoint holds the state at the end of the last finished epoch. Of that state, only Adam's
+    and the order generator's change during an epoch (the decay steps, the history grows and the
+    network is kept only at its end), so only those two are copied at each epoch's end."""
 
     def __init__(self, network, optimizer, scheduler, generator, checkpointing) -> None:
         self.network, self.optimizer, self.scheduler, self.generator = network, optimizer, scheduler, generator
         self.checkpointing, self.epoch, self.last_saved = checkpointing, 0, 0
         self.history: dict[str, list[float]] = {"epoch": [], "loss": [], "test_rel_l2": []}
-        self.good = {k: v.detach().clone() for k, v in network.state_dict().items()}
-        self.state = self._state() if checkpointing is not None else None
+        self._keep()
 
-    def _state(self) -> dict[str, Any]:
-        """The end-of-epoch state as CPU copies (what a checkpoint holds)."""
+    def _keep(self) -> None:
+        """Remember the network, and with checkpoints Adam's and the generator's state, as they are now."""
         import copy
 
-        return {"epoch": self.epoch, "network": {k: v.detach().cpu().clone() for k, v in self.good.items()},
-                "optimizer": copy.deepcopy(self.optimizer.state_dict()), "scheduler": self.scheduler.state_dict(),
-                "generator": self.generator.get_state(), "history": copy.deepcopy(self.history)}
+        self.good = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+        if self.checkpointing is not None:
+            self.kept = {"optimizer": copy.deepcopy(self.optimizer.state_dict()),
+                         "generator": self.generator.get_state()}
 
     def finished(self, epoch: int, loss: float, test: float) -> None:
         self.epoch = epoch
         for key, value in (("epoch", epoch), ("loss", loss), ("test_rel_l2", test)):
             self.history[key].append(value)
-        self.good = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
-        if self.checkpointing is not None:
-            self.state = self._state()
+        self._keep()
 
     def due(self) -> bool:
         return self.checkpointing is not None and self.epoch - self.last_saved >= self.checkpointing.every
 
     def write(self, fingerprint: dict[str, str], elapsed: float) -> None:
+        """Save the state at the end of the last finished epoch (also from within a later epoch)."""
         if self.checkpointing is None:
             return
         from pde_lab.checkpoint import save_checkpoint
 
-        save_checkpoint(self.checkpointing.path, {"fingerprint": fingerprint, **self.state, "elapsed": float(elapsed)})
-        self.last_saved = self.state["epoch"]
+        save_checkpoint(self.checkpointing.path, {
+            "fingerprint": fingerprint, "epoch": self.epoch, "history": self.history,
+            "network": {k: v.cpu() for k, v in self.good.items()}, "scheduler": self.scheduler.state_dict(),
+            **self.kept, "elapsed": float(elapsed)})
+        self.last_saved = self.epoch
 
     def load(self, state: dict[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
@@ -174,5 +180,4 @@ class _Epochs:
         self.generator.set_state(state["generator"])
         self.epoch = self.last_saved = int(state["epoch"])
         self.history = state["history"]
-        self.good = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
-        self.state = self._state()
+        self._keep()
