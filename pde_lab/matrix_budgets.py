@@ -58,6 +58,8 @@ BUDGETS: dict[str, dict[str, Any]] = {
     # (the default 1024 x 101 grid with 20,000 constraint points takes ~3 s per step on one core).
     "hc-moe": {"steps": 300, "problem:burgers": {"steps": 200, "grid": (128, 41), "constraint_points": 2000,
                                                  "lm_iterations": 10},
+               # Allen-Cahn's cubic is nonlinear too: Burgers' grid and inner budget
+               "problem:allen-cahn": {"steps": 200, "grid": (128, 41), "constraint_points": 2000, "lm_iterations": 10},
                # 2D heat: the CPU scale of `pde-lab bench hc-moe-ns` (the default 64³ grid and width-64 FNO
                # take several seconds per step)
                "problem:heat": {"grid": (32, 32, 17), "width": 16, "depth": 4, "modes": (8, 8, 6),

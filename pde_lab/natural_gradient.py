@@ -171,6 +171,9 @@ class GaussNewtonResult:
     finite: bool = True
     stalled: bool = False
     damping: float = 0.0
+    stopped: bool = False
+    line_search_start: int = 0
+    sketch_rank: int = 64
 
 
 def _random_columns(total: int, size: int | None, generator: torch.Generator | None, device) -> torch.Tensor | None:
@@ -196,6 +199,9 @@ def gauss_newton(
     stall: tuple[int, float] | tuple[int, float, float] | None = None,
     generator: torch.Generator | None = None,
     on_iteration: Callable[[int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    line_search_start: int = 0,
+    sketch_rank: int = 64,
 ) -> GaussNewtonResult:
     r"""Minimise :math:`\tfrac12\lVert r(\theta)\rVert^2` by (damped, subset) Gauss–Newton steps.
 
@@ -247,6 +253,13 @@ def gauss_newton(
         and (if given) at most ``ℓ``: the fit has reached its floor. With random
         subsets progress is uneven (a subset may miss the directions that matter), so ``ℓ``
         keeps the rule to losses that are small already. ``None`` (default): run all ``iterations``.
+    should_stop
+        Polled before each iteration; ``True`` ends the loop there (``stopped``; a signal handler's flag).
+    line_search_start, sketch_rank
+        The warm line search's first :math:`k` and the truncated SVD's first sketch width. The
+        result's fields of these names (and ``damping``) hold their values at the end, so a run cut
+        into several calls, each passed the last one's vector and these, takes the same steps as
+        one call (without ``subset_sizes``'s random draws, or with the same ``generator``).
     """
     if not (math.isfinite(accept_ratio) and 0 <= accept_ratio < 1):
         raise ValueError(f"accept_ratio must be in [0, 1), got {accept_ratio!r}")
@@ -258,9 +271,12 @@ def gauss_newton(
     result = GaussNewtonResult(vector, damping=damping)
     current = residuals(vector)
     loss = start_loss = 0.5 * float(current.square().sum())
-    start = 0  # the line search's first k (eta = 2^-k)
-    rank = 64  # the first sketch width of the truncated SVD
+    start = line_search_start  # the line search's first k (eta = 2^-k)
+    rank = sketch_rank  # the first sketch width of the truncated SVD
     for iteration in range(iterations):
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            break
         if not math.isfinite(loss):
             result.finite = False
             break
@@ -318,6 +334,7 @@ def gauss_newton(
         result.converged = loss <= tolerance
     result.vector, result.loss = vector, loss
     result.finite = result.finite and math.isfinite(loss)
+    result.line_search_start, result.sketch_rank = start, rank
     return result
 
 

@@ -167,7 +167,7 @@ def test_benchmark_record_has_both_solvers_and_the_ratio_keys():
 
     record = run_benchmark("causal", fast=True)
     names = [row["name"] for row in record["rows"]]
-    problems = ("allen-cahn", "kuramoto-sivashinsky", "navier-stokes-torus")
+    problems = ("allen-cahn", "kuramoto-sivashinsky", "kuramoto-sivashinsky-chaotic", "navier-stokes-torus")
     assert names == [f"{solver} {problem}" for problem in problems for solver in ("causal", "pinn")]
     for row in record["rows"]:
         assert row["rel_l2"] is not None and math.isfinite(row["rel_l2"]) and row["wall_s"] > 0

@@ -236,6 +236,41 @@ def test_adaptive_damping_stops_at_a_floor_instead_of_overflowing():
     assert result.loss == pytest.approx(0.5 * float((a @ best - b).square().sum()), rel=1e-12)
 
 
+def _in_calls(residuals, jacobian, vector, counts, damping=0.0, generator=None, **options):
+    """One Gauss–Newton run cut into calls of ``counts`` iterations, each passed the last one's state."""
+    line_start, rank, losses = 0, 64, []
+    for n in counts:
+        part = gauss_newton(residuals, jacobian, vector, iterations=n, damping=damping, generator=generator,
+                            line_search_start=line_start, sketch_rank=rank, **options)
+        vector, damping, line_start, rank = part.vector, part.damping, part.line_search_start, part.sketch_rank
+        losses += part.losses
+    return vector, losses
+
+
+def test_a_run_cut_into_calls_takes_the_same_steps_as_one_call():
+    """Levenberg–Marquardt with a warm line search, and subset steps with truncated SVDs: a run cut into
+    calls, each passed the last one's vector, damping, line-search start and sketch width (and the same
+    generator), ends bit for bit where one call ends. ``should_stop`` ends a call before an iteration."""
+    residuals, jacobian, start = _exponential_fit()
+    options = dict(adapt_damping=True, line_search=10, warm_line_search=True, tolerance=0.0)
+    one = gauss_newton(residuals, jacobian, start, iterations=12, damping=1e-2, **options)
+    vector, losses = _in_calls(residuals, jacobian, start, (5, 4, 3), damping=1e-2, **options)
+    assert one.damping != 1e-2 and losses == one.losses and torch.equal(vector, one.vector)
+
+    a, b = _random((40, 12), 5), _random((40,), 6)
+    linear = (lambda v: a @ v - b, lambda v, c: a[:, c], torch.zeros(12, dtype=torch.float64))
+    options_linear = dict(line_search=6, rcond=(1e-12, 1e-6), warm_line_search=True, subset_sizes=(7,))
+    one_linear = gauss_newton(*linear, iterations=9, generator=torch.Generator().manual_seed(1), **options_linear)
+    vector, losses = _in_calls(*linear, (4, 5), generator=torch.Generator().manual_seed(1), **options_linear)
+    assert losses == one_linear.losses and torch.equal(vector, one_linear.vector)
+
+    polls = []
+    stopped = gauss_newton(residuals, jacobian, start, iterations=12, damping=1e-2,
+                           should_stop=lambda: polls.append(1) or len(polls) > 3, **options)
+    assert stopped.stopped and stopped.iterations == 3 and stopped.losses == one.losses[:3]
+    assert torch.equal(stopped.vector, _in_calls(residuals, jacobian, start, (3,), damping=1e-2, **options)[0])
+
+
 # ------------------------------------------------------------------- pinn-ngd
 NGD = dict(width=16, depth=1, n_interior=200, n_boundary=80, device="cpu", progress=False)
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from pde_lab.checkpoint import checkpointing_of
 from pde_lab.conditions import Dirichlet, Neumann
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
@@ -67,6 +68,12 @@ class PINNNGD:
     derivatives
         Engine for the residual's derivatives; it must work under ``torch.func``
         (``"taylor"``, ``"forward-laplacian"``), not ``"autograd"``.
+    checkpoint, checkpoint_every, resume
+        Checkpoint file, written atomically every ``checkpoint_every`` iterations, at the end and on
+        SIGTERM/SIGINT (the run then stops with status ``interrupted``); it holds the parameters,
+        the damping, the line search's start, the history and the time spent. With ``resume=True``
+        the run continues from it and ends bit for bit where an uninterrupted run ends (seeded, on
+        the CPU); ``iterations`` may grow on resume.
     dtype, device, seed, progress, cpu_threads
         As for :class:`~pde_lab.solvers.pinn.PINN`; Gauss–Newton wants ``float64``.
     """
@@ -89,12 +96,16 @@ class PINNNGD:
     seed: int = 0
     progress: bool | None = None
     cpu_threads: int | None = 1
+    checkpoint: str | None = None
+    checkpoint_every: int = 50
+    resume: bool = False
 
     name = "pinn-ngd"
 
     def solve(self, problem: Problem) -> Solution:
         from tqdm.auto import tqdm
 
+        from pde_lab.checkpoint import BUDGET_SETTINGS, interrupt_flag, load_checkpoint, run_fingerprint
         from pde_lab.collocation import sample_collocation
         from pde_lab.derivatives import make_engine
         from pde_lab.natural_gradient import flat_parameters, gauss_newton, load_parameters
@@ -102,38 +113,61 @@ class PINNNGD:
         from pde_lab.training import solver_run
 
         self._check(problem)
+        checkpointing = checkpointing_of(self)
         device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
         lower, upper = (np.asarray(b, dtype=float) for b in problem.geometry.bounds)
         start = time.perf_counter()
-        with solver_run(device, self.cpu_threads, self.seed) as memory:
+        with solver_run(device, self.cpu_threads, self.seed) as memory, \
+                interrupt_flag(checkpointing is not None) as flag:
             network = MLP(problem.input_dim, len(problem.fields), self.width, self.depth, self.activation,
                           lower, upper).to(device=device, dtype=dtype).requires_grad_(False)
             collocation = sample_collocation(problem, n_interior=self.n_interior, n_boundary=self.n_boundary,
                                              n_initial=1, method=self.sampling, seed=self.seed, device=device,
                                              dtype=dtype)
             blocks = _blocks(problem, collocation, make_engine(self.derivatives, network), dict(self.weights))
-            history: dict[str, list] = {"iteration": [], "loss": []}
+            run = _Run(flat_parameters(network), self.damping)
+            fingerprint = run_fingerprint(self, problem, network, BUDGET_SETTINGS | {"iterations"})
+            if checkpointing is not None and checkpointing.resume:
+                saved = load_checkpoint(checkpointing.path, fingerprint)
+                if saved is not None:
+                    run = _Run.restored(saved, device, dtype)
+                    start -= run.elapsed
             show = sys.stderr.isatty() if self.progress is None else self.progress
-            bar = tqdm(total=self.iterations, desc=f"{self.name} {problem.name}", disable=not show, dynamic_ncols=True)
+            bar = tqdm(total=self.iterations, initial=run.done, desc=f"{self.name} {problem.name}",
+                       disable=not show, dynamic_ncols=True)
 
             def record(iteration: int, loss: float) -> None:
-                history["iteration"].append(iteration + 1)
-                history["loss"].append(loss)
+                run.history["iteration"].append(run.done + iteration + 1)
+                run.history["loss"].append(loss)
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3e}")
 
-            result = gauss_newton(
-                lambda v: torch.cat([b.residuals(network, v) for b in blocks]),
-                lambda v, columns: torch.cat([b.jacobian(network, v, columns) for b in blocks]),
-                flat_parameters(network), iterations=self.iterations, damping=self.damping, adapt_damping=True,
-                line_search=self.line_search, tolerance=self.tolerance, rcond=self.rcond, warm_line_search=True,
-                on_iteration=record,
-            )
+            # without a checkpoint one call does all iterations; with one, a call per checkpoint_every
+            chunk = self.iterations if checkpointing is None else checkpointing.every
+            result = None
+            while run.done < self.iterations or result is None:
+                result = gauss_newton(
+                    lambda v: torch.cat([b.residuals(network, v) for b in blocks]),
+                    lambda v, columns: torch.cat([b.jacobian(network, v, columns) for b in blocks]),
+                    run.vector, iterations=min(chunk, self.iterations - run.done), damping=run.damping,
+                    adapt_damping=True, line_search=self.line_search, tolerance=self.tolerance, rcond=self.rcond,
+                    warm_line_search=True, on_iteration=record, should_stop=lambda: flag["signal"] is not None,
+                    line_search_start=run.line_search_start, sketch_rank=run.sketch_rank,
+                )
+                run.advance(result)
+                if checkpointing is not None and result.finite:
+                    run.save(checkpointing.path, fingerprint, time.perf_counter() - start)
+                if result.stopped or result.converged or result.stalled or not result.finite:
+                    break
             bar.close()
             load_parameters(network, result.vector)
-        final = history["loss"][-1] if history["loss"] else float("nan")
-        if not result.finite:
-            status, message = Status.DIVERGED, (f"the loss became NaN/inf at iteration {result.iterations}; "
+        final = run.history["loss"][-1] if run.history["loss"] else result.loss
+        if result.stopped:
+            status, message = Status.INTERRUPTED, (
+                f"stopped by {flag['signal']} after {run.done} of {self.iterations} iterations; checkpoint written "
+                f"to {self.checkpoint}. Run again with resume=True (--resume) to continue.")
+        elif not result.finite:
+            status, message = Status.DIVERGED, (f"the loss became NaN/inf at iteration {run.done}; "
                                                 "try a larger damping or dtype='float64'")
         elif result.converged:
             status, message = Status.CONVERGED, f"loss {final:.3e} <= tolerance {self.tolerance:g}"
@@ -141,10 +175,10 @@ class PINNNGD:
             status, message = Status.BUDGET_EXHAUSTED, (f"used all {self.iterations} iterations; final loss "
                                                         f"{final:.3e}. Increase iterations to lower it further.")
         stats = {"wall_s": time.perf_counter() - start, "peak_mem_mb": memory.peak_mb,
-                 "iterations": result.iterations, "device": str(device), "dtype": str(dtype).removeprefix("torch."),
+                 "iterations": run.done, "device": str(device), "dtype": str(dtype).removeprefix("torch."),
                  "final_loss": final, "parameters": int(result.vector.numel())}
         return Solution(problem, network_field(network, device, dtype), self.name, status, message, stats,
-                        history, network)
+                        run.history, network)
 
     def check(self, problem: Problem) -> None:
         """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
@@ -167,6 +201,37 @@ class PINNNGD:
             raise ValueError("pinn-ngd differentiates residuals with torch.func; use derivatives='taylor' "
                              "or 'forward-laplacian' (nested autograd does not compose with vmap)")
         check_non_negative("damping", self.damping)
+        checkpointing_of(self)
+
+
+@dataclass
+class _Run:
+    """What the Gauss–Newton loop carries from one call to the next, and between processes."""
+
+    vector: torch.Tensor
+    damping: float
+    line_search_start: int = 0
+    sketch_rank: int = 64
+    done: int = 0
+    elapsed: float = 0.0
+    history: dict[str, list] = field(default_factory=lambda: {"iteration": [], "loss": []})
+
+    def advance(self, result) -> None:
+        self.vector, self.damping, self.done = result.vector, result.damping, self.done + result.iterations
+        self.line_search_start, self.sketch_rank = result.line_search_start, result.sketch_rank
+
+    def save(self, path, fingerprint, elapsed: float) -> None:
+        from pde_lab.checkpoint import save_checkpoint
+
+        save_checkpoint(path, {"fingerprint": fingerprint, "vector": self.vector.cpu(), "damping": self.damping,
+                               "line_search_start": self.line_search_start, "sketch_rank": self.sketch_rank,
+                               "done": self.done, "elapsed": elapsed, "history": self.history})
+
+    @classmethod
+    def restored(cls, saved: dict, device, dtype) -> _Run:
+        return cls(saved["vector"].to(device=device, dtype=dtype), float(saved["damping"]),
+                   int(saved["line_search_start"]), int(saved["sketch_rank"]), int(saved["done"]),
+                   float(saved["elapsed"]), saved["history"])
 
 
 @dataclass
