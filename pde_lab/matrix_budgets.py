@@ -19,6 +19,11 @@ __all__ = ["BUDGETS", "FAST_BUDGETS", "budget_for"]
 _KS_WINDOW = {"width": 64, "depth": 3, "n_interior": 1024, "n_boundary": 128, "n_initial": 256,
               "weights": {"initial": 1e3}, "adam_steps": 2000, "lbfgs_steps": 2000}
 
+# hc-moe on the nonlinear 1D rows (Burgers, Allen–Cahn's cubic): 10 Levenberg–Marquardt iterations per
+# expert and step on a coarser grid (the default 1024 x 101 grid with 20,000 constraint points takes ~3 s
+# per step on one core).
+_MOE_NONLINEAR_1D = {"steps": 200, "grid": (128, 41), "constraint_points": 2000, "lm_iterations": 10}
+
 # Solver -> options; the key "problem:<name>" of a solver's dict holds options for that problem only.
 BUDGETS: dict[str, dict[str, Any]] = {
     # KS's first window: example 03's settings (initial condition weighted 1e3, as in the causal paper)
@@ -54,12 +59,7 @@ BUDGETS: dict[str, dict[str, Any]] = {
     "pinn-ngd": {"iterations": 50},
     "pig": {"n_gaussians": 100, "adam_steps": 200, "lbfgs_steps": 100, "n_interior": 1000, "n_boundary": 200,
             "n_initial": 200, "problem:kuramoto-sivashinsky:t_final=0.1": {"weights": {"initial": 1e3}}},
-    # Burgers is nonlinear: 10 Levenberg–Marquardt iterations per expert and step on a coarser grid
-    # (the default 1024 x 101 grid with 20,000 constraint points takes ~3 s per step on one core).
-    "hc-moe": {"steps": 300, "problem:burgers": {"steps": 200, "grid": (128, 41), "constraint_points": 2000,
-                                                 "lm_iterations": 10},
-               # Allen-Cahn's cubic is nonlinear too: Burgers' grid and inner budget
-               "problem:allen-cahn": {"steps": 200, "grid": (128, 41), "constraint_points": 2000, "lm_iterations": 10},
+    "hc-moe": {"steps": 300, "problem:burgers": _MOE_NONLINEAR_1D, "problem:allen-cahn": _MOE_NONLINEAR_1D,
                # 2D heat: the CPU scale of `pde-lab bench hc-moe-ns` (the default 64³ grid and width-64 FNO
                # take several seconds per step)
                "problem:heat": {"grid": (32, 32, 17), "width": 16, "depth": 4, "modes": (8, 8, 6),

@@ -142,15 +142,20 @@ class PINNNGD:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3e}")
 
+            def residuals(v):
+                return torch.cat([b.residuals(network, v) for b in blocks])
+
+            def jacobian(v, columns):
+                return torch.cat([b.jacobian(network, v, columns) for b in blocks])
+
             # without a checkpoint one call does all iterations; with one, a call per checkpoint_every
             chunk = self.iterations if checkpointing is None else checkpointing.every
             result = None
             while run.done < self.iterations or result is None:
                 result = gauss_newton(
-                    lambda v: torch.cat([b.residuals(network, v) for b in blocks]),
-                    lambda v, columns: torch.cat([b.jacobian(network, v, columns) for b in blocks]),
-                    run.vector, iterations=min(chunk, self.iterations - run.done), damping=run.damping,
-                    adapt_damping=True, line_search=self.line_search, tolerance=self.tolerance, rcond=self.rcond,
+                    residuals, jacobian, run.vector, iterations=min(chunk, self.iterations - run.done),
+                    damping=run.damping, adapt_damping=True, line_search=self.line_search, tolerance=self.tolerance,
+                    rcond=self.rcond,
                     warm_line_search=True, on_iteration=record, should_stop=lambda: flag["signal"] is not None,
                     line_search_start=run.line_search_start, sketch_rank=run.sketch_rank,
                 )
