@@ -32,15 +32,17 @@ def _transport(kill_at: int | None = None) -> Problem:
                    initial_condition=lambda x: torch.sin(x[:, 0]), boundary_conditions=(Periodic(0),))
 
 
-@pytest.mark.parametrize("kill_at", [17, 75])  # in window 1; in window 2 (each window takes 60 steps here)
-def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(tmp_path, kill_at):
-    whole = solve(_transport(), "causal", **SETTINGS)
+# in window 1; in window 2 (each window takes 60 steps here), the second also with initial points drawn each step
+@pytest.mark.parametrize("kill_at, resample_initial", [(17, False), (75, False), (75, True)])
+def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(tmp_path, kill_at, resample_initial):
+    settings = dict(SETTINGS, resample_initial=resample_initial)
+    whole = solve(_transport(), "causal", **settings)
     path = str(tmp_path / "causal.ckpt")
-    stopped = solve(_transport(kill_at), "causal", checkpoint=path, **SETTINGS)
+    stopped = solve(_transport(kill_at), "causal", checkpoint=path, **settings)
     assert stopped.status is Status.INTERRUPTED, stopped.message
     assert "SIGTERM" in stopped.message and "resume" in stopped.message
     assert len(stopped.history["loss"]) == kill_at  # the step under way when the signal came was finished
-    resumed = solve(_transport(), "causal", checkpoint=path, resume=True, **SETTINGS)
+    resumed = solve(_transport(), "causal", checkpoint=path, resume=True, **settings)
     assert resumed.status is whole.status
     assert resumed.history == whole.history  # losses, ε, causal weights at every check
     for key in ("windows", "window_steps", "window_jumps", "epsilons_resolved", "iterations"):

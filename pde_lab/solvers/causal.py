@@ -80,10 +80,14 @@ class CausalPINN:
         :math:`M` times × :math:`N` spatial points per step, redrawn every step (``resample``)
         or fixed (an evenly spaced time grid and one fixed spatial draw).
     n_initial, initial_weight, initial_in_exponent
-        Initial-condition points (fixed), :math:`\\lambda_{ic}`, and the KS/NS variant. The points
-        are random and fixed for the run: a high-frequency embedding can fit them and oscillate
-        in between, so give it more (Allen–Cahn, 20 harmonics: 256 points leave 8.0e-2 at
-        t = 0, 1,024 points 7.5e-3; BENCHMARKS.md).
+        Initial-condition points per step, :math:`\\lambda_{ic}`, and the KS/NS variant.
+    resample_initial
+        ``True`` (default): the initial state (the previous window's end state) is evaluated once
+        on the whole spatial pool (:math:`\\max(16N, 4096)` points), and each step draws ``n_initial``
+        of them afresh, at no extra cost per step. ``False``: ``n_initial`` points drawn once and
+        fixed for the run; a high-frequency embedding can fit them and oscillate in between
+        (Allen–Cahn, 20 harmonics, 300 s: 1.11e-1 fixed against 1.42e-2 redrawn; NS torus: 0.21
+        against 1.9e-2 at t = 0; BENCHMARKS.md).
     boundary_weight, n_boundary
         Soft penalty for non-periodic boundary conditions, and its points per window.
     residual_weights
@@ -127,6 +131,7 @@ class CausalPINN:
     n_space: int = 64
     resample: bool = True
     n_initial: int = 256
+    resample_initial: bool = True
     initial_weight: float = 1e3
     initial_in_exponent: bool = True
     boundary_weight: float = 1.0
@@ -201,7 +206,8 @@ class CausalPINN:
         networks, reports, jumps = [], [], []  # jumps: relative jump of the solution at each window boundary
         with solver_run(device, self.cpu_threads) as memory, interrupt_flag(checkpointing is not None) as flag:
             pool = _space_pool(problem, max(16 * self.n_space, 4096), self.seed, device, dtype)
-            initial_points = pool[torch.randperm(len(pool), generator=_generator(self.seed + 1))[:self.n_initial]]
+            initial_points = pool if self.resample_initial else \
+                pool[torch.randperm(len(pool), generator=_generator(self.seed + 1))[:self.n_initial]]
             target = _as_columns(problem.initial_condition(initial_points), len(problem.fields)).to(device, dtype)
             saved = _Saved(self, problem, periodic, edges, device, dtype, checkpointing)
             state = saved.load(networks, reports, jumps, history)

@@ -2,7 +2,7 @@ r"""One time-marching window of the causal PINN (:mod:`pde_lab.solvers.causal`):
 and the state a checkpoint keeps so that a resumed window continues exactly where it stopped.
 
 Each step draws :math:`M` sorted times and :math:`N` spatial points (or takes the fixed grid),
-forms the chunk losses :math:`\mathcal L_i`, the detached weights
+with ``resample_initial`` also ``n_initial`` of the initial-condition points, forms the chunk losses :math:`\mathcal L_i`, the detached weights
 :math:`w_i = e^{-\varepsilon(\lambda_{ic}\mathcal L_{ic} + \sum_{k<i}\mathcal L_k)}` and takes one Adam
 step on :math:`\frac1M\sum_i w_i\mathcal L_i + \lambda_{ic}\mathcal L_{ic}` (+ the soft boundary
 penalty). Every ``check_every`` steps the weights are recorded and :math:`\varepsilon` advances
@@ -29,7 +29,8 @@ class CausalWindow:
     """The network, optimiser, :math:`\\varepsilon` schedule and sampler of window ``window`` on ``span``.
 
     ``solver`` is the :class:`~pde_lab.solvers.causal.CausalPINN` (its settings and
-    ``_network``); ``target`` the initial state at ``initial_points``.
+    ``_network``); ``target`` the initial state at ``initial_points`` (all of them used each step,
+    or ``n_initial`` drawn each step with ``resample_initial``).
     """
 
     def __init__(self, solver, problem, span, periodic, pool, initial_points, target, window, device, dtype) -> None:
@@ -114,7 +115,12 @@ class CausalWindow:
                                 times.repeat_interleave(s.n_space)[:, None]], dim=1)  # time-major chunks
             losses = chunk_losses(pde_residuals(self.problem, network, points, self.engine), s.time_chunks,
                                   s.residual_weights)
-            initial = (network(self.ic_points) - self.target).square().mean()
+            if s.resample_initial:  # n_initial of the pool's points, drawn afresh
+                drawn = torch.randint(len(self.ic_points), (s.n_initial,), generator=self.generator)
+                drawn = drawn.to(self.ic_points.device)
+                initial = (network(self.ic_points[drawn]) - self.target[drawn]).square().mean()
+            else:
+                initial = (network(self.ic_points) - self.target).square().mean()
             exponent = s.initial_weight * initial if s.initial_in_exponent else 0.0
             weights = causal_weights(losses, schedule.epsilon, exponent) if s.causal else torch.ones_like(losses)
             total = causal_loss(losses, weights) + s.initial_weight * initial
