@@ -95,6 +95,7 @@ def train(
     before_chunk: Callable[[int], None] | None = None,
     clip_norm: float | None = None,
     generators: Sequence[torch.Generator] = (),
+    observe: Callable[[], dict[str, float]] | None = None,
 ) -> TrainResult:
     """Minimise ``sum_k weights[k] * loss_terms()[k]`` over ``parameters``.
 
@@ -128,6 +129,10 @@ def train(
     generators
         Random generators ``loss_terms`` draws from (e.g. to pick instances): their states are
         part of the checkpoint, so a resumed run draws what an uninterrupted one would.
+    observe
+        Called after each recorded loss (every Adam step, every L-BFGS chunk): its values are
+        appended to the history under their names, so a checkpoint keeps them (e.g. hc-moe's
+        Levenberg–Marquardt iterations per step).
     clip_norm
         Scale each Adam step's gradient down to this global 2-norm when it is larger
         (``torch.nn.utils.clip_grad_norm_``); ``None`` does not clip.
@@ -139,7 +144,7 @@ def train(
         check_positive("clip_norm", clip_norm)
     run = _Run(list(parameters), loss_terms, dict(weights or {}), checkpoint, dict(fingerprint or {}))
     run.schedule, run.before_step, run.before_chunk = schedule, before_step, before_chunk
-    run.clip_norm, run.generators = clip_norm, list(generators)
+    run.clip_norm, run.generators, run.observe = clip_norm, list(generators), observe
     with interrupt_flag(checkpoint is not None) as flag:
         return run.execute(adam_steps, lbfgs_steps, learning_rate, lbfgs_chunk, progress, description, flag)
 
@@ -159,6 +164,7 @@ class _Run:
         self.before_step: Callable[[int], None] | None = None
         self.before_chunk: Callable[[int], None] | None = None
         self.generators: list[torch.Generator] = []
+        self.observe: Callable[[], dict[str, float]] | None = None
 
     # ------------------------------------------------------------------ pieces
     def total(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -173,6 +179,8 @@ class _Run:
         self.history["loss"].append(value)
         for name, term in terms.items():
             self.history.setdefault(name, []).append(float(term.detach()))
+        for name, value in (self.observe() if self.observe is not None else {}).items():
+            self.history.setdefault(name, []).append(float(value))
 
     def remember(self) -> None:
         if not all(torch.isfinite(p).all() for p in self.parameters):

@@ -1,8 +1,9 @@
 r"""One time-marching window of the causal PINN (:mod:`pde_lab.solvers.causal`): its training loop,
 and the state a checkpoint keeps so that a resumed window continues exactly where it stopped.
 
-Each step draws :math:`M` sorted times and :math:`N` spatial points (or takes the fixed grid),
-with ``resample_initial`` also ``n_initial`` of the initial-condition points, forms the chunk losses :math:`\mathcal L_i`, the detached weights
+Each step draws :math:`M` sorted times and :math:`N` spatial points (or takes the fixed grid)
+and, with ``resample_initial``, ``n_initial`` of the initial-condition points; it forms the chunk
+losses :math:`\mathcal L_i`, the detached weights
 :math:`w_i = e^{-\varepsilon(\lambda_{ic}\mathcal L_{ic} + \sum_{k<i}\mathcal L_k)}` and takes one Adam
 step on :math:`\frac1M\sum_i w_i\mathcal L_i + \lambda_{ic}\mathcal L_{ic}` (+ the soft boundary
 penalty). Every ``check_every`` steps the weights are recorded and :math:`\varepsilon` advances

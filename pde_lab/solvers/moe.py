@@ -351,14 +351,14 @@ class HCMoE:
 
             count = 1 if family is not None else self.train_instances
             generator = torch.Generator().manual_seed(self.seed)
-            lm_iterations: list[int] = []
+            lm_iterations = [0]  # the last step's; train's history keeps them all (checkpoints too)
 
             def loss_terms():
                 picked = torch.randint(count, (self.batch,), generator=generator).tolist()
                 members, codes, rows = zip(*(instance(i) for i in picked), strict=True)
                 info: dict = {}
                 omega, jets = trained.weights(list(members), torch.stack(codes), list(rows), generator, info, owned)
-                lm_iterations.append(info.get("iterations", 0))
+                lm_iterations[0] = info.get("iterations", 0)
                 if world > 1:  # every expert's weights, for the assembled field
                     omega = _all_experts(omega, experts.experts, world)
                 return experts.blended_terms(list(members), jets, list(rows), omega, owned,
@@ -375,6 +375,7 @@ class HCMoE:
                            progress=self.progress if rank == 0 else False,
                            description=f"{self.name}[{self.mode}] {problem.name}", schedule=schedule,
                            clip_norm=self.clip_norm, generators=[generator], checkpoint=checkpointing_of(self),
+                           observe=lambda: {"lm_iterations": lm_iterations[0]},
                            fingerprint=run_fingerprint(self, problem, network, BUDGET_SETTINGS | {"steps"}))
             train_wall = time.perf_counter() - train_start
             backbone.network = network  # unwrapped: the trained basis solves members on any process
@@ -384,7 +385,7 @@ class HCMoE:
             "wall_s": time.perf_counter() - start, "peak_mem_mb": memory.peak_mb, "iterations": result.iterations,
             "device": str(device), "dtype": str(dtype).removeprefix("torch."), "mode": self.mode,
             "experts": experts.experts, "world_size": world, "step_s": train_wall / max(result.iterations, 1),
-            "mean_lm_iterations": float(np.mean(lm_iterations)) if lm_iterations else 0.0,
+            "mean_lm_iterations": float(np.mean(result.history.get("lm_iterations") or [0.0])),
             "final_loss": result.history["loss"][-1] if result.history["loss"] else None,
         }
         return Solution(problem, solution.field, self.name, result.status, result.message, stats, result.history, trained)
