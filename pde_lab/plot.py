@@ -13,7 +13,12 @@ import numpy as np
 if TYPE_CHECKING:
     from pde_lab.solution import Solution
 
-__all__ = ["plot_solution", "draw_field", "plot_points"]
+__all__ = ["NOT_LOSSES", "plot_solution", "draw_field", "plot_points"]
+
+#: History series recorded with every loss that are not losses (solver diagnostics: the causal
+#: PINN's ε, smallest causal weight and window; hc-moe's Levenberg–Marquardt iterations), left off
+#: the loss panel.
+NOT_LOSSES = frozenset({"iteration", "loss", "epsilon", "min_weight", "window", "lm_iterations"})
 
 
 def _triangulation(points: np.ndarray, geometry: Any):
@@ -115,7 +120,7 @@ def plot_solution(
         steps = solution.history.get("iteration") or list(range(len(loss)))
         axes[2].semilogy(steps, loss, label="total")
         for term, series in solution.history.items():
-            if term not in ("loss", "iteration") and len(series) == len(loss):
+            if term not in NOT_LOSSES and len(series) == len(loss):
                 axes[2].semilogy(steps, series, lw=0.8, label=term)
         axes[2].set_xlabel("iteration")
         axes[2].set_ylabel("loss")

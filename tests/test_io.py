@@ -99,9 +99,12 @@ def test_plot_writes_png_with_three_panels(tmp_path):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     solution = Solution(poisson(), lambda x: 1.01 * np.sin(np.pi * x[:, :1]) * np.sin(np.pi * x[:, 1:]), "scaled",
-                        history={"iteration": [0, 1, 2], "loss": [1.0, 0.1, 0.01], "pde": [1.0, 0.1, 0.01]})
+                        history={"iteration": [0, 1, 2], "loss": [1.0, 0.1, 0.01], "pde": [1.0, 0.1, 0.01],
+                                 "epsilon": [1e-2, 1e-2, 0.1], "lm_iterations": [5, 4, 4]})
     figure = solution.plot()
     assert len(figure.axes) >= 3 and "1.00e-02" in figure.axes[1].get_title()  # rel. L2 of a 1% scaling
+    # the loss panel: the total and the loss terms, not the solvers' diagnostics
+    assert [t.get_text() for t in figure.axes[2].get_legend().get_texts()] == ["total", "pde"]
     path = solution.plot(tmp_path / "u.png")
     image = matplotlib.image.imread(path)
     assert image.shape[0] > 200 and image.shape[1] > 600
