@@ -179,8 +179,8 @@ class _Run:
         self.history["loss"].append(value)
         for name, term in terms.items():
             self.history.setdefault(name, []).append(float(term.detach()))
-        for name, value in (self.observe() if self.observe is not None else {}).items():
-            self.history.setdefault(name, []).append(float(value))
+        for name, observed in (self.observe() if self.observe is not None else {}).items():
+            self.history.setdefault(name, []).append(float(observed))
 
     def remember(self) -> None:
         if not all(torch.isfinite(p).all() for p in self.parameters):
