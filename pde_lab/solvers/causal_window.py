@@ -116,12 +116,11 @@ class CausalWindow:
                                 times.repeat_interleave(s.n_space)[:, None]], dim=1)  # time-major chunks
             losses = chunk_losses(pde_residuals(self.problem, network, points, self.engine), s.time_chunks,
                                   s.residual_weights)
+            ic_points, target = self.ic_points, self.target
             if s.resample_initial:  # n_initial of the pool's points, drawn afresh
-                drawn = torch.randint(len(self.ic_points), (s.n_initial,), generator=self.generator)
-                drawn = drawn.to(self.ic_points.device)
-                initial = (network(self.ic_points[drawn]) - self.target[drawn]).square().mean()
-            else:
-                initial = (network(self.ic_points) - self.target).square().mean()
+                drawn = torch.randint(len(ic_points), (s.n_initial,), generator=self.generator).to(ic_points.device)
+                ic_points, target = ic_points[drawn], target[drawn]
+            initial = (network(ic_points) - target).square().mean()
             exponent = s.initial_weight * initial if s.initial_in_exponent else 0.0
             weights = causal_weights(losses, schedule.epsilon, exponent) if s.causal else torch.ones_like(losses)
             total = causal_loss(losses, weights) + s.initial_weight * initial
