@@ -4,7 +4,9 @@ For an evolution problem :math:`u_t = F[u]` the interior term is the mean square
 :math:`u_t - F[u]`; for a steady problem, of the residual :math:`R[u]`. Boundary terms:
 Dirichlet :math:`u - g`, Neumann :math:`\nabla u \cdot n - g`, periodic
 :math:`u(x_{lo}) - u(x_{hi})` and the same for the first derivative along the axis.
-Initial term: :math:`u(x, t_0) - u_0(x)`.
+Initial term: :math:`u(x, t_0) - u_0(x)`. With ``residual_on_boundary`` the interior term
+also takes the boundary and initial points, so the PDE is enforced on the closed
+space-time cylinder (DeepXDE's choice).
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ class Collocation:
     boundary: list[tuple[Any, torch.Tensor, torch.Tensor | None, torch.Tensor]] = field(default_factory=list)
     periodic: list[tuple[Periodic, torch.Tensor, torch.Tensor]] = field(default_factory=list)
     initial: tuple[torch.Tensor, torch.Tensor] | None = None
+    on_boundary: torch.Tensor | None = None  # boundary and initial points where the PDE is also enforced
+
+    def residual_points(self) -> torch.Tensor:
+        """Where the PDE residual is taken: the interior points, and ``on_boundary`` when set."""
+        return self.interior if self.on_boundary is None else torch.cat([self.interior, self.on_boundary])
 
 
 def _times(problem: Problem, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -54,13 +61,18 @@ def sample_collocation(
     seed: int = 0,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
+    residual_on_boundary: bool = False,
 ) -> Collocation:
     """Sample interior, boundary and initial points for ``problem``.
 
     Interior points come from the geometry (``method``: uniform, sobol, hammersley, ...),
     jointly over the space-time cylinder for evolution problems; boundary points get times
     uniformly at random from ``problem.time_span``. Everything is seeded by ``seed``.
+    ``residual_on_boundary`` keeps every boundary point (all faces, whatever the conditions
+    select) and every initial point in ``on_boundary`` too, for the PDE residual.
     """
+    if not isinstance(residual_on_boundary, bool):
+        raise TypeError(f"residual_on_boundary must be True or False, got {residual_on_boundary!r}")
     for name, n in (("n_interior", n_interior), ("n_boundary", n_boundary), ("n_initial", n_initial)):
         check_int(name, n)
     rng = np.random.default_rng(seed)
@@ -74,9 +86,11 @@ def sample_collocation(
     else:
         interior = geometry.sample_interior(n_interior, method=method, seed=seed)
     collocation = Collocation(interior=tensor(interior))
+    closure = []
     if problem.boundary_conditions:
         space = np.asarray(geometry.sample_boundary(n_boundary, method=method, seed=seed + 1))
         points = _with_time(problem, space, rng)
+        closure.append(tensor(points))
         for condition in problem.boundary_conditions:
             if isinstance(condition, Periodic):
                 collocation.periodic.append(_periodic_pairs(problem, condition, space, points, tensor))
@@ -105,6 +119,9 @@ def sample_collocation(
         if not torch.isfinite(target).all():
             raise ValueError("initial_condition returned NaN or inf")
         collocation.initial = (points, target)
+        closure.append(points)
+    if residual_on_boundary and closure:
+        collocation.on_boundary = torch.cat(closure)
     return collocation
 
 
@@ -144,7 +161,7 @@ def field_residuals(problem: Problem, f: Fields) -> tuple[torch.Tensor, ...]:
 
 def loss_terms(problem: Problem, function, collocation: Collocation, engine=None) -> dict[str, torch.Tensor]:
     """Mean-square loss terms: ``pde``, ``boundary`` (all conditions) and ``initial``."""
-    residuals = pde_residuals(problem, function, collocation.interior, engine)
+    residuals = pde_residuals(problem, function, collocation.residual_points(), engine)
     terms = {"pde": sum(r.square().mean() for r in residuals)}
     boundary = []
     for condition, points, normals, target in collocation.boundary:

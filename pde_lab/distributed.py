@@ -57,6 +57,7 @@ def shard(collocation: Any, rank: int, world: int) -> Any:
         boundary=[(c, part(points), part(normals), part(target)) for c, points, normals, target in collocation.boundary],
         periodic=[(c, part(low), part(high)) for c, low, high in collocation.periodic],
         initial=None if collocation.initial is None else tuple(part(t) for t in collocation.initial),
+        on_boundary=part(collocation.on_boundary),
     )
 
 

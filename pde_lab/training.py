@@ -109,6 +109,10 @@ def train(
     adam_steps, lbfgs_steps
         Budgets; L-BFGS (strong-Wolfe line search) runs after Adam, in chunks of
         ``lbfgs_chunk`` iterations so progress and divergence are checked in between.
+        When L-BFGS stops short of its budget (its line search finds no decrease, common in
+        float32 right after Adam, or a tolerance is met) it is started afresh (memory
+        cleared, a steepest-descent first step); the run stops only when a fresh start
+        gets the loss no lower than the previous one did.
     progress
         Show a tqdm bar; ``None`` shows it only when stderr is a terminal.
     checkpoint, fingerprint
@@ -159,6 +163,8 @@ class _Run:
         self.good = [p.detach().clone() for p in parameters]
         self.iteration = self.adam_done = self.lbfgs_done = 0
         self.last_saved = 0
+        self.restart_loss: float | None = None  # the loss when L-BFGS was last started afresh
+        self.restarts = 0
         self.schedule: Callable[[int], float] | None = None
         self.clip_norm: float | None = None
         self.before_step: Callable[[int], None] | None = None
@@ -197,6 +203,7 @@ class _Run:
             "lbfgs_done": self.lbfgs_done, "parameters": [p.detach().cpu() for p in self.parameters],
             "adam": adam.state_dict(), "lbfgs": None if lbfgs is None else lbfgs.state_dict(),
             "history": self.history, "generators": [g.get_state() for g in self.generators],
+            "lbfgs_restart": (self.restart_loss, self.restarts),
         })
         self.last_saved = self.iteration
 
@@ -214,12 +221,23 @@ class _Run:
             lbfgs.load_state_dict(state["lbfgs"])
         self.iteration, self.adam_done, self.lbfgs_done = state["iteration"], state["adam_done"], state["lbfgs_done"]
         self.history = state["history"]
+        self.restart_loss, self.restarts = state.get("lbfgs_restart", (None, 0))
         for generator, saved in zip(self.generators, state.get("generators", []), strict=False):
             generator.set_state(saved)
         self.last_saved = self.iteration
         self.remember()
         if self.before_step is not None and self.adam_done > 0:  # the points of the last Adam step, which a
             self.before_step(self.adam_done - 1)                  # run resumed in L-BFGS goes on with
+
+    def restart(self, lbfgs) -> bool:
+        """After L-BFGS stopped short: clear its memory and go on, unless the last fresh start got nowhere."""
+        loss = self.history["loss"][-1]
+        if self.restart_loss is not None and not loss < self.restart_loss:
+            return False
+        self.restart_loss = loss
+        self.restarts += 1
+        lbfgs.state.clear()  # the next step is L-BFGS's first: steepest descent, no curvature pairs
+        return True
 
     def due(self) -> bool:
         return self.checkpoint is not None and self.iteration - self.last_saved >= self.checkpoint.every
@@ -289,7 +307,7 @@ class _Run:
                 self.remember()
                 bar.update(made)
                 bar.set_postfix(loss=f"{self.history['loss'][-1]:.3e}")
-                if made < chunk:  # stopped on its tolerances
+                if made < chunk and not self.restart(lbfgs):  # stopped short, and a fresh start did too
                     converged = True
                     break
                 if self.due():
@@ -299,11 +317,12 @@ class _Run:
         bar.close()
         self.save(adam, lbfgs if lbfgs_steps else None)
         final = self.history["loss"][-1] if self.history["loss"] else float("nan")
+        restarts = f" ({self.restarts} fresh start{'s' * (self.restarts != 1)} of L-BFGS)" if self.restarts else ""
         if converged:
-            return TrainResult(Status.CONVERGED, f"L-BFGS met its tolerance; final loss {final:.3e}",
-                               self.iteration, self.history)
-        message = (f"used the whole budget (adam_steps={adam_steps}, lbfgs_steps={lbfgs_steps}); final loss "
-                   f"{final:.3e}. Increase lbfgs_steps (or adam_steps) to lower it further.")
+            return TrainResult(Status.CONVERGED, f"L-BFGS stopped making progress{restarts}: a fresh start got the loss "
+                               f"no lower; final loss {final:.3e}", self.iteration, self.history)
+        message = (f"used the whole budget (adam_steps={adam_steps}, lbfgs_steps={lbfgs_steps}){restarts}; final "
+                   f"loss {final:.3e}. Increase lbfgs_steps (or adam_steps) to lower it further.")
         return TrainResult(Status.BUDGET_EXHAUSTED, message, self.iteration, self.history)
 
     def diverged(self, stage: str, learning_rate: float, bar) -> TrainResult:

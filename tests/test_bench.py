@@ -31,6 +31,19 @@ def test_poisson_benchmark_record_and_markdown():
 def test_unknown_benchmark():
     from pde_lab.bench import BENCHMARKS
 
-    with pytest.raises(ValueError, match="known benchmarks: burgers, causal, dcdm, derivatives") as error:
+    with pytest.raises(ValueError, match="known benchmarks: burgers, burgers-seeds, causal, dcdm, derivatives") as error:
         run_benchmark("navier")
     assert all(name in str(error.value) for name in BENCHMARKS)
+
+
+def test_burgers_seeds_record_summarises_every_solver_over_its_seeds():
+    record = run_benchmark("burgers-seeds", fast=True)
+    runs = [row for row in record["rows"] if "seed" in row]
+    summaries = {row["name"].split(" ")[0]: row for row in record["rows"] if "seed" not in row}
+    assert set(summaries) == {"pde_lab-pinn", "pde_lab-pinn-closure", "deepxde"}
+    for name, summary in summaries.items():
+        errors = sorted(row["rel_l2"] for row in runs if row["name"] == name)
+        assert len(errors) == summary["runs"] == 2 and summary["median_rel_l2"] == pytest.approx(sum(errors) / 2)
+        assert errors[0] <= summary["geomean_rel_l2"] <= errors[1]
+    assert record["ratios"]["deepxde_median_over_pinn_median"] == pytest.approx(
+        summaries["deepxde"]["median_rel_l2"] / summaries["pde_lab-pinn"]["median_rel_l2"])

@@ -83,6 +83,7 @@ def test_time_dependent_problem_trains_towards_cole_hopf():
         (dict(sampling="grid"), ValueError, "unknown sampling method"),
         (dict(activation="relu6"), ValueError, "unknown activation"),
         (dict(weights={"bc": 1.0}), ValueError, "unknown loss weights"),
+        (dict(residual_on_boundary="yes"), TypeError, "residual_on_boundary must be True or False"),
     ],
 )
 def test_bad_options(options, error, match):
@@ -112,3 +113,31 @@ def test_nan_initial_data_is_refused_before_training():
     bad = dataclasses.replace(burgers(), initial_condition=lambda x: torch.full_like(x[:, 0], float("nan")))
     with pytest.raises(ValueError, match="initial_condition returned NaN or inf"):
         solve(bad, "pinn", **dict(FAST, adam_steps=1, lbfgs_steps=0))
+
+
+def test_residual_on_boundary_enforces_the_pde_on_the_boundary_and_initial_points_too():
+    """The points are the interior ones plus every boundary and initial point, the loss their
+    mean; trained so, the PDE residual on the initial line t = 0 comes out lower (Burgers,
+    800 + 200 steps, seed 0: RMS 0.213 -> 0.099, measured; 2.3x lower at 1,500 + 300 steps,
+    seeds 0 and 1)."""
+    from pde_lab.collocation import loss_terms, pde_residuals, sample_collocation
+    from pde_lab.distributed import shard
+
+    problem = burgers()
+    counts = dict(n_interior=50, n_boundary=20, n_initial=10, seed=1, dtype=torch.float64)
+    plain, closed = sample_collocation(problem, **counts), sample_collocation(problem, **counts, residual_on_boundary=True)
+    assert plain.on_boundary is None and torch.equal(closed.interior, plain.interior)
+    points = closed.residual_points()
+    assert points.shape == (80, 2) and torch.equal(points[:50], plain.interior)
+    assert torch.all(points[50:70, 0].abs() == 1) and torch.all(points[70:, 1] == 0)
+    network = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+    squares = pde_residuals(problem, network, points)[0].square()
+    assert loss_terms(problem, network, closed)["pde"].item() == pytest.approx(squares.mean().item(), rel=1e-12)
+    assert shard(closed, 1, 2).on_boundary.shape == (15, 2)
+
+    line = torch.stack([torch.linspace(-0.99, 0.99, 200, dtype=torch.float64), torch.zeros(200, dtype=torch.float64)], 1)
+    settings = dict(width=20, depth=3, adam_steps=800, lbfgs_steps=200, n_interior=500, n_boundary=40, n_initial=80,
+                    dtype="float64", progress=False, seed=0)
+    rms = [pde_residuals(problem, solve(problem, "pinn", **settings, residual_on_boundary=flag).model, line)[0]
+           .square().mean().sqrt().item() for flag in (False, True)]
+    assert rms[1] < rms[0] / 1.5, rms

@@ -18,6 +18,7 @@ __all__ = ["BENCHMARKS", "draw_figure", "run_benchmark", "to_markdown"]
 BENCHMARKS: dict[str, str] = {
     "poisson": "pde_lab.bench.peers:poisson",
     "burgers": "pde_lab.bench.peers:burgers",
+    "burgers-seeds": "pde_lab.bench.peers_seeds:burgers_seeds",
     "derivatives": "pde_lab.bench.derivatives:run",
     "high-dim": "pde_lab.bench.high_dim:run",
     "causal": "pde_lab.bench.causal:run",

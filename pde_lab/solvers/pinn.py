@@ -98,6 +98,9 @@ class PINN:
         every this many Adam steps; 0 keeps one fixed set. L-BFGS uses the last set.
     lr_schedule
         ``"constant"``, or ``"linear"`` decay of Adam's rate to 0 over ``adam_steps``.
+    residual_on_boundary
+        Also enforce the PDE on the boundary and initial-condition points, i.e. on the closed
+        space-time cylinder, as DeepXDE does.
     checkpoint, checkpoint_every, resume
         Checkpoint file (written atomically every ``checkpoint_every`` iterations, at the
         end and on SIGTERM/SIGINT, which stops the run with status ``interrupted``); with
@@ -133,6 +136,7 @@ class PINN:
     boundary: str = "soft"
     resample_every: int = 0
     lr_schedule: str = "constant"
+    residual_on_boundary: bool = False
 
     name = "pinn"
 
@@ -161,6 +165,7 @@ class PINN:
             collocation = sample_collocation(
                 problem, n_interior=self.n_interior, n_boundary=self.n_boundary, n_initial=self.n_initial,
                 method=self.sampling, seed=self.seed, device=device, dtype=dtype,
+                residual_on_boundary=self.residual_on_boundary,
             )
             if self.boundary == "hard":
                 collocation.boundary = []  # satisfied exactly by the envelope
@@ -210,6 +215,8 @@ class PINN:
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         check_int("resample_every", self.resample_every, minimum=0)
+        if not isinstance(self.residual_on_boundary, bool):
+            raise TypeError(f"residual_on_boundary must be True or False, got {self.residual_on_boundary!r}")
         if self.boundary == "hard":
             homogeneous = all(isinstance(c, Dirichlet) and c.where is None and not callable(c.value) and c.value == 0
                               for c in problem.boundary_conditions)
