@@ -218,7 +218,8 @@ class DeepXDEPeer:
                 "dtype='float64'."
             )
         if 0 < lbfgs_done < self.lbfgs_steps:
-            return Status.CONVERGED, f"L-BFGS met its tolerance after {lbfgs_done} iterations"
+            return Status.CONVERGED, (f"L-BFGS stopped after {lbfgs_done} of {self.lbfgs_steps} iterations: a "
+                                      "tolerance was met or its line search found no decrease")
         loss = "n/a" if final is None else f"{final:.3e}"
         return Status.BUDGET_EXHAUSTED, (
             f"used the whole budget (adam_steps={self.adam_steps}, lbfgs_steps="
