@@ -71,8 +71,8 @@ def sample_collocation(
     ``residual_on_boundary`` keeps every boundary point (all faces, whatever the conditions
     select) and every initial point in ``on_boundary`` too, for the PDE residual.
     """
-    if not isinstance(residual_on_boundary, bool):
-        raise TypeError(f"residual_on_boundary must be True or False, got {residual_on_boundary!r}")
+    if not isinstance(residual_on_boundary, (bool, np.bool_)):
+        raise ValueError(f"residual_on_boundary must be True or False, got {residual_on_boundary!r}")
     for name, n in (("n_interior", n_interior), ("n_boundary", n_boundary), ("n_initial", n_initial)):
         check_int(name, n)
     rng = np.random.default_rng(seed)

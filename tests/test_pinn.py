@@ -83,7 +83,7 @@ def test_time_dependent_problem_trains_towards_cole_hopf():
         (dict(sampling="grid"), ValueError, "unknown sampling method"),
         (dict(activation="relu6"), ValueError, "unknown activation"),
         (dict(weights={"bc": 1.0}), ValueError, "unknown loss weights"),
-        (dict(residual_on_boundary="yes"), TypeError, "residual_on_boundary must be True or False"),
+        (dict(residual_on_boundary="yes"), ValueError, "residual_on_boundary must be True or False"),
     ],
 )
 def test_bad_options(options, error, match):

@@ -48,7 +48,7 @@ from pde_lab.solvers.causal_points import seeded_generator as _generator
 from pde_lab.solvers.causal_points import space_pool as _space_pool
 from pde_lab.solvers.causal_settings import PAPER_SETTINGS
 from pde_lab.solvers.pinn import resolve_device, resolve_dtype
-from pde_lab.validation import check_ints, check_positives
+from pde_lab.validation import check_bools, check_ints, check_positives
 
 __all__ = ["PAPER_SETTINGS", "CausalPINN"]
 
@@ -164,6 +164,8 @@ class CausalPINN:
         check_ints(self, ("width", "depth", "harmonics", "windows", "steps_per_epsilon", "check_every",
                           "time_chunks", "n_space", "n_initial", "n_boundary", "decay_steps", "checkpoint_every"))
         check_positives(self, ("initial_weight", "boundary_weight", "learning_rate", "decay_rate"))
+        check_bools(self, ("trainable_harmonics", "cross_harmonics", "causal", "resample", "resample_initial",
+                           "initial_in_exponent", "resume"))
         if not 0 <= self.window_overlap < 1:
             raise ValueError(f"window_overlap must lie in [0, 1), got {self.window_overlap!r}")
         if self.time_limit is not None and not self.time_limit > 0:

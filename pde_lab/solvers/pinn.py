@@ -22,7 +22,7 @@ import numpy as np
 
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
-from pde_lab.validation import check_int
+from pde_lab.validation import check_bools, check_int
 
 __all__ = ["PINN", "default_device", "resolve_dtype"]
 
@@ -215,8 +215,7 @@ class PINN:
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         check_int("resample_every", self.resample_every, minimum=0)
-        if not isinstance(self.residual_on_boundary, bool):
-            raise TypeError(f"residual_on_boundary must be True or False, got {self.residual_on_boundary!r}")
+        check_bools(self, ("residual_on_boundary", "resume"))
         if self.boundary == "hard":
             homogeneous = all(isinstance(c, Dirichlet) and c.where is None and not callable(c.value) and c.value == 0
                               for c in problem.boundary_conditions)
