@@ -20,7 +20,7 @@ import torch
 from pde_lab.conditions import Dirichlet, Neumann, Periodic, evaluate_value
 from pde_lab.fields import Fields, as_field_tuple
 from pde_lab.problem import Problem
-from pde_lab.validation import check_int
+from pde_lab.validation import check_bool, check_int
 
 __all__ = ["Collocation", "sample_collocation", "loss_terms"]
 
@@ -71,8 +71,7 @@ def sample_collocation(
     ``residual_on_boundary`` keeps every boundary point (all faces, whatever the conditions
     select) and every initial point in ``on_boundary`` too, for the PDE residual.
     """
-    if not isinstance(residual_on_boundary, (bool, np.bool_)):
-        raise ValueError(f"residual_on_boundary must be True or False, got {residual_on_boundary!r}")
+    check_bool("residual_on_boundary", residual_on_boundary)
     for name, n in (("n_interior", n_interior), ("n_boundary", n_boundary), ("n_initial", n_initial)):
         check_int(name, n)
     rng = np.random.default_rng(seed)
@@ -90,7 +89,8 @@ def sample_collocation(
     if problem.boundary_conditions:
         space = np.asarray(geometry.sample_boundary(n_boundary, method=method, seed=seed + 1))
         points = _with_time(problem, space, rng)
-        closure.append(tensor(points))
+        if residual_on_boundary:
+            closure.append(tensor(points))
         for condition in problem.boundary_conditions:
             if isinstance(condition, Periodic):
                 collocation.periodic.append(_periodic_pairs(problem, condition, space, points, tensor))
@@ -119,8 +119,9 @@ def sample_collocation(
         if not torch.isfinite(target).all():
             raise ValueError("initial_condition returned NaN or inf")
         collocation.initial = (points, target)
-        closure.append(points)
-    if residual_on_boundary and closure:
+        if residual_on_boundary:
+            closure.append(points)
+    if closure:
         collocation.on_boundary = torch.cat(closure)
     return collocation
 

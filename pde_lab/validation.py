@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_bools", "check_int", "check_ints", "check_non_negative", "check_positive", "check_positives"]
+__all__ = ["check_bool", "check_bools", "check_int", "check_ints", "check_non_negative", "check_positive", "check_positives"]
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -62,10 +62,15 @@ def check_positives(owner: Any, names: Iterable[str]) -> None:
         check_positive(name, getattr(owner, name))
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` as a ``bool`` if it is ``True`` or ``False`` (Python or NumPy); else ``ValueError``
+    (a switch given as ``"no"`` or ``0`` is a mistake, and ``"no"`` would read as true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_bools(owner: Any, names: Iterable[str]) -> None:
-    """Each attribute ``names`` of ``owner`` must be ``True`` or ``False`` (a switch: ``"no"``
-    or ``0`` is a mistake, and ``"no"`` would read as true)."""
+    """:func:`check_bool` on each attribute ``names`` of ``owner``."""
     for name in names:
-        value = getattr(owner, name)
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{name} must be True or False, got {value!r}")
+        check_bool(name, getattr(owner, name))

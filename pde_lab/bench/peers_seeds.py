@@ -21,6 +21,8 @@ import os
 import statistics
 from typing import Any
 
+from pde_lab.bench.peers import _row
+
 __all__ = ["burgers_seeds", "SOLVERS"]
 
 SOLVERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -40,16 +42,14 @@ def _one(name: str, seed: int, device: str, fast: bool) -> dict[str, Any]:
     solver, extra = SOLVERS[name]
     settings = dict(SETTINGS, **(FAST if fast else {}), **extra, seed=seed)
     problem = burgers()
-    solution = solve(problem, solver, device=device, **settings)
-    iterations = solution.stats.get("iterations")
-    return {"name": name, "seed": seed, "rel_l2": solution.error_vs(problem.reference()) if solution.status.ok else None,
-            "wall_s": solution.stats.get("wall_s"), "iterations": iterations, "status": solution.status.value,
-            "lbfgs_stalled": iterations < settings["adam_steps"] + settings["lbfgs_steps"]}
+    row = _row(name, solve(problem, solver, device=device, **settings), problem.reference())
+    stalled = row["iterations"] < settings["adam_steps"] + settings["lbfgs_steps"]
+    return {"name": name, "seed": seed, **row, "lbfgs_stalled": stalled}
 
 
 def _summary(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    errors = [row["rel_l2"] for row in rows if row["name"] == name and row["rel_l2"] is not None]
     mine = [row for row in rows if row["name"] == name]
+    errors = [row["rel_l2"] for row in mine if row["rel_l2"] is not None]
     return {"name": f"{name} (seeds {mine[0]['seed']}-{mine[-1]['seed']})", "median_rel_l2": statistics.median(errors),
             "geomean_rel_l2": math.exp(statistics.fmean(math.log(e) for e in errors)),
             "best_rel_l2": min(errors), "worst_rel_l2": max(errors),
@@ -70,7 +70,7 @@ def burgers_seeds(device: str = "cpu", fast: bool = False, seeds: int = 8) -> di
     summaries = {name: _summary(name, rows) for name in SOLVERS}
     theirs = summaries["deepxde"]
     ratios = {}
-    for name in ("pde_lab-pinn", "pde_lab-pinn-closure"):
+    for name in (name for name in SOLVERS if name != "deepxde"):
         label = name.removeprefix("pde_lab-").replace("-", "_")
         ratios[f"deepxde_median_over_{label}_median"] = theirs["median_rel_l2"] / summaries[name]["median_rel_l2"]
         ratios[f"deepxde_geomean_over_{label}_geomean"] = theirs["geomean_rel_l2"] / summaries[name]["geomean_rel_l2"]
