@@ -39,6 +39,21 @@ class Collocation:
         """Where the PDE residual is taken: the interior points, and ``on_boundary`` when set."""
         return self.interior if self.on_boundary is None else torch.cat([self.interior, self.on_boundary])
 
+    def to(self, dtype: torch.dtype) -> Collocation:
+        """Cast every floating-point tensor (points, normals, targets) to ``dtype``, in place; returns self."""
+        def cast(value: Any) -> Any:
+            if isinstance(value, torch.Tensor):
+                return value.to(dtype) if value.is_floating_point() else value
+            if isinstance(value, tuple):
+                return tuple(cast(item) for item in value)
+            return value
+
+        self.interior = cast(self.interior)
+        self.boundary = [cast(entry) for entry in self.boundary]
+        self.periodic = [cast(entry) for entry in self.periodic]
+        self.initial, self.on_boundary = cast(self.initial), cast(self.on_boundary)
+        return self
+
 
 def _times(problem: Problem, n: int, rng: np.random.Generator) -> np.ndarray:
     t0, t1 = problem.time_span

@@ -96,6 +96,7 @@ def train(
     clip_norm: float | None = None,
     generators: Sequence[torch.Generator] = (),
     observe: Callable[[], dict[str, float]] | None = None,
+    before_lbfgs: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Minimise ``sum_k weights[k] * loss_terms()[k]`` over ``parameters``.
 
@@ -137,6 +138,11 @@ def train(
         Called after each recorded loss (every Adam step, every L-BFGS chunk): its values are
         appended to the history under their names, so a checkpoint keeps them (e.g. hc-moe's
         Levenberg–Marquardt iterations per step).
+    before_lbfgs
+        Called once, before L-BFGS's first iteration, and when a run resumes in its L-BFGS
+        stage before the checkpoint's parameters are loaded: e.g. to widen the network and
+        the points to float64 after float32 Adam (it may change the parameters' dtype in
+        place, ``p.data = p.data.double()``; they must stay the same tensor objects).
     clip_norm
         Scale each Adam step's gradient down to this global 2-norm when it is larger
         (``torch.nn.utils.clip_grad_norm_``); ``None`` does not clip.
@@ -149,6 +155,7 @@ def train(
     run = _Run(list(parameters), loss_terms, dict(weights or {}), checkpoint, dict(fingerprint or {}))
     run.schedule, run.before_step, run.before_chunk = schedule, before_step, before_chunk
     run.clip_norm, run.generators, run.observe = clip_norm, list(generators), observe
+    run.before_lbfgs = before_lbfgs
     with interrupt_flag(checkpoint is not None) as flag:
         return run.execute(adam_steps, lbfgs_steps, learning_rate, lbfgs_chunk, progress, description, flag)
 
@@ -171,6 +178,8 @@ class _Run:
         self.before_chunk: Callable[[int], None] | None = None
         self.generators: list[torch.Generator] = []
         self.observe: Callable[[], dict[str, float]] | None = None
+        self.before_lbfgs: Callable[[], None] | None = None
+        self.in_lbfgs = False  # whether before_lbfgs has been called
 
     # ------------------------------------------------------------------ pieces
     def total(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -213,6 +222,8 @@ class _Run:
         state = load_checkpoint(self.checkpoint.path, self.fingerprint)
         if state is None:
             return
+        if state["lbfgs"] is not None:
+            self.enter_lbfgs()  # the saved parameters (and L-BFGS's state) are in L-BFGS's dtype
         with torch.no_grad():
             for p, saved in zip(self.parameters, state["parameters"], strict=True):
                 p.copy_(saved)
@@ -228,6 +239,15 @@ class _Run:
         self.remember()
         if self.before_step is not None and self.adam_done > 0:  # the points of the last Adam step, which a
             self.before_step(self.adam_done - 1)                  # run resumed in L-BFGS goes on with
+
+    def enter_lbfgs(self) -> None:
+        """Call ``before_lbfgs`` once; the last good parameters are kept in the dtype it leaves."""
+        if self.in_lbfgs:
+            return
+        self.in_lbfgs = True
+        if self.before_lbfgs is not None:
+            self.before_lbfgs()
+            self.good = [p.detach().clone() for p in self.parameters]
 
     def restart(self, lbfgs) -> bool:
         """After L-BFGS stopped short: clear its memory and go on, unless the last fresh start got nowhere."""
@@ -280,6 +300,8 @@ class _Run:
                     self.save(adam, None)
             self.remember()
             stage = "L-BFGS"
+            if lbfgs_steps:
+                self.enter_lbfgs()
 
             def closure() -> torch.Tensor:
                 lbfgs.zero_grad(set_to_none=True)

@@ -40,7 +40,7 @@ def test_burgers_seeds_record_summarises_every_solver_over_its_seeds():
     record = run_benchmark("burgers-seeds", fast=True)
     runs = [row for row in record["rows"] if "seed" in row]
     summaries = {row["name"].split(" ")[0]: row for row in record["rows"] if "seed" not in row}
-    assert set(summaries) == {"pde_lab-pinn", "pde_lab-pinn-closure", "deepxde"}
+    assert set(summaries) == {"pde_lab-pinn", "pde_lab-pinn-closure", "pde_lab-pinn-lbfgs64", "deepxde"}
     for name, summary in summaries.items():
         errors = sorted(row["rel_l2"] for row in runs if row["name"] == name)
         assert len(errors) == summary["runs"] == 2 and summary["median_rel_l2"] == pytest.approx(sum(errors) / 2)

@@ -45,6 +45,20 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, kill_at):
     assert [p.name for p in tmp_path.iterdir()] == ["run.ckpt"]  # no temporary files left
 
 
+def test_a_run_resumed_after_lbfgs_widened_it_to_float64_equals_the_uninterrupted_one(tmp_path):
+    """float32 Adam on points redrawn every 10 steps, float64 L-BFGS; stopped during L-BFGS."""
+    path, settings = str(tmp_path / "run.ckpt"), dict(SETTINGS, dtype="float32", lbfgs_dtype="float64",
+                                                      resample_every=10)
+    whole = solve(_problem(), "pinn", **settings)
+    stopped = solve(_problem(kill_at=60), "pinn", checkpoint=path, **settings)
+    assert stopped.status is Status.INTERRUPTED and 40 < stopped.stats["iterations"] < 80
+    resumed = solve(_problem(), "pinn", checkpoint=path, resume=True, **settings)
+    assert resumed.stats["solution_dtype"] == whole.stats["solution_dtype"] == "float64"
+    assert resumed.history["loss"] == whole.history["loss"]
+    for a, b in zip(whole.model.parameters(), resumed.model.parameters(), strict=True):
+        assert a.dtype == torch.float64 and torch.equal(a, b)
+
+
 def test_periodic_checkpoints_and_extending_the_budget(tmp_path):
     path = str(tmp_path / "run.ckpt")
     short = solve(_problem(), "pinn", checkpoint=path, checkpoint_every=10, **dict(SETTINGS, lbfgs_steps=0))

@@ -84,11 +84,25 @@ def test_time_dependent_problem_trains_towards_cole_hopf():
         (dict(activation="relu6"), ValueError, "unknown activation"),
         (dict(weights={"bc": 1.0}), ValueError, "unknown loss weights"),
         (dict(residual_on_boundary="yes"), ValueError, "residual_on_boundary must be True or False"),
+        (dict(lbfgs_dtype="float32"), ValueError, "lbfgs_dtype must be None or 'float64'"),
+        (dict(dtype="float16"), ValueError, "dtype must be 'float32' or 'float64'"),
     ],
 )
 def test_bad_options(options, error, match):
     with pytest.raises(error, match=match):
         solve(poisson(), "pinn", **dict(FAST, **options))
+
+
+def test_lbfgs_dtype_runs_adam_in_float32_and_lbfgs_in_float64():
+    """Adam's losses are those of the float32 run, bit for bit; then network and points are
+    float64, and so is the solution."""
+    settings = dict(FAST, dtype="float32", adam_steps=50, lbfgs_steps=30)
+    narrow, mixed = solve(burgers(), "pinn", **settings), solve(burgers(), "pinn", **settings, lbfgs_dtype="float64")
+    assert mixed.history["loss"][:50] == narrow.history["loss"][:50]
+    assert mixed.stats["dtype"] == "float32" and mixed.stats["solution_dtype"] == "float64"
+    assert all(p.dtype == torch.float64 for p in mixed.model.parameters())
+    assert mixed.stats["iterations"] == 80 and np.isfinite(mixed.error_vs(burgers().reference()))
+    assert narrow.stats["solution_dtype"] == "float32"
 
 
 def test_unknown_problem_type():

@@ -77,6 +77,10 @@ class PINN:
         Loss weights keyed ``"pde"``, ``"boundary"``, ``"initial"`` (default 1 each).
     dtype
         ``"float32"`` or ``"float64"`` (recommended for L-BFGS to low losses).
+    lbfgs_dtype
+        ``None`` (L-BFGS in ``dtype``) or ``"float64"``: Adam in ``dtype``, then the network
+        and the points (as drawn) widened to float64 for L-BFGS, whose line search in float32
+        can stall right after Adam (see the guide's troubleshooting). The solution is float64.
     device
         ``None`` picks CUDA when present, else CPU.
     seed
@@ -125,6 +129,7 @@ class PINN:
     sampling: str = "hammersley"
     weights: Mapping[str, float] = field(default_factory=dict)
     dtype: str = "float32"
+    lbfgs_dtype: str | None = None
     device: str | None = None
     seed: int = 0
     progress: bool | None = None
@@ -170,30 +175,39 @@ class PINN:
             if self.boundary == "hard":
                 collocation.boundary = []  # satisfied exactly by the envelope
             rank, world = rank_and_world()  # data parallel under torchrun: a shard of the global batch each
-            collocation, model = shard(collocation, rank, world), wrap(network, device)
+            collocation, model = shard(collocation, rank, world), [wrap(network, device)]
             before_step = None
             if self.resample_every:
                 before_step = _Resampler(problem, collocation, self.n_interior, self.resample_every, self.seed,
                                          device, dtype, rank, world)
             engine = make_engine(self.derivatives, network)
+            wide = dtype if self.lbfgs_dtype is None else resolve_dtype(self.lbfgs_dtype)
+
+            def widen() -> None:  # L-BFGS in float64: parameters changed in place, points and targets cast
+                network.to(dtype=wide)
+                collocation.to(wide)  # a resampler still draws in dtype, then casts: the same points
+                model[0] = wrap(network, device)  # DDP's buckets follow the parameters' dtype
+
             result = train(
                 list(network.parameters()),
-                lambda: {k: global_mean(v) for k, v in loss_terms(problem, model, collocation, engine).items()},
+                lambda: {k: global_mean(v) for k, v in loss_terms(problem, model[0], collocation, engine).items()},
                 adam_steps=self.adam_steps, lbfgs_steps=self.lbfgs_steps,
                 learning_rate=self.learning_rate, weights=dict(self.weights),
                 progress=self.progress if rank == 0 else False, description=f"{self.name} {problem.name}",
                 checkpoint=checkpointing, fingerprint=self._fingerprint(problem, network),
                 schedule=(lambda k: 1 - k / self.adam_steps) if self.lr_schedule == "linear" else None,
-                before_step=before_step,
+                before_step=before_step, before_lbfgs=widen if wide != dtype else None,
             )
         wall = time.perf_counter() - start
         network.eval()
+        final_dtype = next(network.parameters()).dtype  # dtype, unless L-BFGS widened it
         stats = {
             "wall_s": wall, "peak_mem_mb": memory.peak_mb, "iterations": result.iterations,
             "device": str(device), "dtype": str(dtype).removeprefix("torch."), "world_size": world,
+            "solution_dtype": str(final_dtype).removeprefix("torch."),
             "final_loss": result.history["loss"][-1] if result.history["loss"] else None,
         }
-        return Solution(problem, network_field(network, device, dtype), self.name, result.status,
+        return Solution(problem, network_field(network, device, final_dtype), self.name, result.status,
                         result.message, stats, result.history, network)
 
     def check(self, problem: Problem) -> None:
@@ -216,6 +230,9 @@ class PINN:
             raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         check_int("resample_every", self.resample_every, minimum=0)
         check_bools(self, ("residual_on_boundary", "resume"))
+        resolve_dtype(self.dtype)
+        if self.lbfgs_dtype not in (None, "float64"):
+            raise ValueError(f"lbfgs_dtype must be None or 'float64', got {self.lbfgs_dtype!r}")
         if self.boundary == "hard":
             homogeneous = all(isinstance(c, Dirichlet) and c.where is None and not callable(c.value) and c.value == 0
                               for c in problem.boundary_conditions)
@@ -272,4 +289,5 @@ class _Resampler:
         else:
             points = problem.geometry.sample_interior(self.n, method="uniform", seed=seed)
         fresh = torch.as_tensor(np.asarray(points, dtype=np.float64), dtype=self.dtype, device=self.device)
+        fresh = fresh.to(self.collocation.interior.dtype)  # float64 once L-BFGS has widened the points
         self.collocation.interior = shard(Collocation(interior=fresh), self.rank, self.world).interior
