@@ -219,16 +219,23 @@ def box_operators(dim: int, settings: TrainingSettings, device: Any = "cpu", dty
 
 
 def train_network(network: DCDMNet, operator, settings: TrainingSettings, seed: int = 0,
-                  progress: bool | None = None) -> dict[str, Any]:
+                  progress: bool | None = None, checkpoint: Any = None,
+                  fingerprint: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train ``network`` in place on ``operator`` (a :class:`GridOperator`, float32 on its device),
     or on a sequence of them, one Adam step each in turn (see :func:`box_operators`).
 
+    The loop is :func:`pde_lab.training.train` (Adam only): a progress bar, a non-finite loss
+    stops training with the last finite parameters kept, and with ``checkpoint`` (a
+    :class:`~pde_lab.checkpoint.Checkpointing`) the state, the right-hand sides' random
+    stream included, is saved and a resumed run continues bit for bit.
+
     Returns the history: ``loss`` per step (on that step's operator), ``lanczos_s`` and
-    ``train_s`` wall times, ``ritz_vectors`` per operator.
+    ``train_s`` wall times, ``ritz_vectors`` per operator, and the training loop's
+    ``status`` and ``message``.
     """
     import time
 
-    from tqdm.auto import tqdm
+    from pde_lab.training import train
 
     operators = list(operator) if isinstance(operator, (list, tuple)) else [operator]
     if not operators:
@@ -238,20 +245,16 @@ def train_network(network: DCDMNet, operator, settings: TrainingSettings, seed: 
             for op in operators]
     lanczos = time.perf_counter() - start
     generator = torch.Generator(device=operators[0].device).manual_seed(seed + 1)
-    optimiser = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
-    losses: list[float] = []
-    bar = tqdm(range(settings.steps), desc="dcdm training", disable=not progress if progress is not None else None,
-               leave=False)
-    for step in bar:
-        k = step % len(operators)
+    step = [0]
+
+    def loss_terms() -> dict[str, torch.Tensor]:  # fresh right-hand sides on step k's operator
+        k = step[0] % len(operators)
         b = training_rhs(ritz[k], settings.batch, settings.low_mode_extra, generator)
-        optimiser.zero_grad(set_to_none=True)
-        loss = scale_invariant_loss(network, operators[k], b)
-        if not torch.isfinite(loss):
-            raise FloatingPointError("DCDM training loss is not finite; lower the learning rate")
-        loss.backward()
-        optimiser.step()
-        losses.append(float(loss.detach()))
-        bar.set_postfix(loss=f"{losses[-1]:.3e}", refresh=False)
-    return {"loss": losses, "lanczos_s": lanczos, "train_s": time.perf_counter() - start - lanczos,
-            "ritz_vectors": [int(r.shape[0]) for r in ritz]}
+        return {"scale_invariant": scale_invariant_loss(network, operators[k], b)}
+
+    result = train(list(network.parameters()), loss_terms, adam_steps=settings.steps, lbfgs_steps=0,
+                   learning_rate=settings.learning_rate, progress=progress, description="dcdm training",
+                   before_step=lambda k: step.__setitem__(0, k), generators=[generator], checkpoint=checkpoint,
+                   fingerprint=fingerprint)
+    return {"loss": result.history["loss"], "lanczos_s": lanczos, "train_s": time.perf_counter() - start - lanczos,
+            "ritz_vectors": [int(r.shape[0]) for r in ritz], "status": result.status, "message": result.message}

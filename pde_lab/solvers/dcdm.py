@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from pde_lab.checkpoint import checkpointing_of
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
-from pde_lab.validation import check_int
+from pde_lab.validation import check_bool, check_int
 
 __all__ = ["DCDM"]
 
@@ -57,6 +58,12 @@ class DCDM:
     dtype, device, seed, progress, cpu_threads
         Network dtype (the iteration is float64), device (``None``: CUDA when present),
         seed of initialisation and data, progress bar, torch CPU threads.
+    checkpoint, checkpoint_every, resume
+        The network's training checkpoint (written every ``checkpoint_every`` Adam steps, at
+        the end and on SIGTERM/SIGINT, which stops the run with status ``interrupted``);
+        with ``resume=True`` training continues from it bit for bit, and a finished one
+        gives the trained network without training again. ``training.steps`` may grow
+        between runs; the other settings must match.
     """
 
     cells: int = 64
@@ -72,6 +79,9 @@ class DCDM:
     seed: int = 0
     progress: bool | None = None
     cpu_threads: int | None = 1
+    checkpoint: str | None = None
+    checkpoint_every: int = 200
+    resume: bool = False
 
     name = "dcdm"
 
@@ -102,8 +112,11 @@ class DCDM:
             if network is None:
                 network = DCDMNet(problem.spatial_dim, self.channels, self.blocks, self.levels).to(device, dtype)
                 boxes = box_operators(problem.spatial_dim, training, device, dtype)
-                record = train_network(network, boxes, training, self.seed, self.progress)
-                history["loss"], train_s = record["loss"], record["lanczos_s"] + record["train_s"]
+                trained = train_network(network, boxes, training, self.seed, self.progress, checkpointing_of(self),
+                                        self._fingerprint(problem, network, training))
+                history["loss"], train_s = trained["loss"], trained["lanczos_s"] + trained["train_s"]
+                if trained["status"] in (Status.DIVERGED, Status.INTERRUPTED):
+                    return self._untrained(problem, trained, history, memory, start, device, dtype, network)
             elif getattr(network, "dim", None) != problem.spatial_dim:
                 raise ValueError(f"network must be a DCDMNet of dimension {problem.spatial_dim}, "
                                  f"got {type(network).__name__} of dimension {getattr(network, 'dim', None)}")
@@ -128,6 +141,26 @@ class DCDM:
         solution_field = GridField(axes, values[..., None], None, [None] * len(axes))
         return Solution(problem, solution_field, self.name, status, message, stats, history, network)
 
+    def _fingerprint(self, problem: Problem, network, training) -> dict:
+        """What must match for a training checkpoint to be resumed: all settings but the budget."""
+        import dataclasses
+
+        from pde_lab.checkpoint import BUDGET_SETTINGS, run_fingerprint
+
+        settings = dataclasses.replace(self, training=dataclasses.replace(training, steps=0))
+        return run_fingerprint(settings, problem, network, BUDGET_SETTINGS | {"network", "tolerance", "max_iterations",
+                                                                                "cells"})
+
+    def _untrained(self, problem, trained, history, memory, start, device, dtype, network) -> Solution:
+        """The solution of a run whose training diverged or was interrupted: no solve, the status says why."""
+        stats = {"wall_s": time.perf_counter() - start, "peak_mem_mb": memory.peak_mb, "iterations": 0,
+                 "device": str(device), "dtype": str(dtype).removeprefix("torch."), "train_s": None}
+        def nothing(points: np.ndarray) -> np.ndarray:
+            return np.full((len(points), 1), np.nan)
+
+        return Solution(problem, nothing, self.name, trained["status"], f"network training: {trained['message']}",
+                        stats, history, network)
+
     def check(self, problem: Problem) -> None:
         """Raise ``ValueError`` (``TypeError``) saying why this solver cannot solve ``problem``; trains nothing."""
         self._check(problem)
@@ -145,6 +178,11 @@ class DCDM:
         if not (isinstance(self.tolerance, float) and 0 < self.tolerance < 1):
             raise ValueError(f"tolerance must be a float in (0, 1), got {self.tolerance!r}")
         check_int("max_iterations", self.max_iterations)
+        check_int("checkpoint_every", self.checkpoint_every)
+        check_bool("resume", self.resume)
+        if self.network is not None and self.checkpoint is not None:
+            raise ValueError("checkpoint applies to training; with network= nothing is trained")
+        checkpointing_of(self)
         self._axes(problem)
 
     def _axes(self, problem: Problem) -> tuple[list[np.ndarray], float]:
