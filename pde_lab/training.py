@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from pde_lab.checkpoint import Checkpointing, interrupt_flag, load_checkpoint, save_checkpoint
+from pde_lab.loss_balance import GradNormBalance
 from pde_lab.solution import Status
 from pde_lab.validation import check_positive
 
@@ -97,6 +98,7 @@ def train(
     generators: Sequence[torch.Generator] = (),
     observe: Callable[[], dict[str, float]] | None = None,
     before_lbfgs: Callable[[], None] | None = None,
+    balance: GradNormBalance | None = None,
 ) -> TrainResult:
     """Minimise ``sum_k weights[k] * loss_terms()[k]`` over ``parameters``.
 
@@ -143,6 +145,10 @@ def train(
         stage before the checkpoint's parameters are loaded: e.g. to widen the network and
         the points to float64 after float32 Adam (it may change the parameters' dtype in
         place, ``p.data = p.data.double()``; they must stay the same tensor objects).
+    balance
+        A :class:`~pde_lab.loss_balance.GradNormBalance`: during Adam, every ``balance.every``
+        steps, the terms' weights move towards equal gradient norms (the ``weights`` above
+        multiply them); L-BFGS keeps the last ones. The history gets ``balance_<term>``.
     clip_norm
         Scale each Adam step's gradient down to this global 2-norm when it is larger
         (``torch.nn.utils.clip_grad_norm_``); ``None`` does not clip.
@@ -155,7 +161,7 @@ def train(
     run = _Run(list(parameters), loss_terms, dict(weights or {}), checkpoint, dict(fingerprint or {}))
     run.schedule, run.before_step, run.before_chunk = schedule, before_step, before_chunk
     run.clip_norm, run.generators, run.observe = clip_norm, list(generators), observe
-    run.before_lbfgs = before_lbfgs
+    run.before_lbfgs, run.balance = before_lbfgs, balance
     with interrupt_flag(checkpoint is not None) as flag:
         return run.execute(adam_steps, lbfgs_steps, learning_rate, lbfgs_chunk, progress, description, flag)
 
@@ -180,11 +186,17 @@ class _Run:
         self.observe: Callable[[], dict[str, float]] | None = None
         self.before_lbfgs: Callable[[], None] | None = None
         self.in_lbfgs = False  # whether before_lbfgs has been called
+        self.balance: GradNormBalance | None = None
 
     # ------------------------------------------------------------------ pieces
-    def total(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    def total(self, adam_step: int | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         terms = self.loss_terms()
-        return terms, sum(self.weights.get(name, 1.0) * value for name, value in terms.items())
+        if self.balance is not None and adam_step is not None and self.balance.due(adam_step):
+            self.balance.update(terms, self.parameters)
+        return terms, sum(self.weight(name) * value for name, value in terms.items())
+
+    def weight(self, name: str) -> float:
+        return self.weights.get(name, 1.0) * (1.0 if self.balance is None else self.balance.weight(name))
 
     def record(self, terms: dict[str, torch.Tensor], total: torch.Tensor) -> None:
         value = float(total.detach())
@@ -194,6 +206,8 @@ class _Run:
         self.history["loss"].append(value)
         for name, term in terms.items():
             self.history.setdefault(name, []).append(float(term.detach()))
+            if self.balance is not None:
+                self.history.setdefault(f"balance_{name}", []).append(self.balance.weight(name))
         for name, observed in (self.observe() if self.observe is not None else {}).items():
             self.history.setdefault(name, []).append(float(observed))
 
@@ -213,6 +227,7 @@ class _Run:
             "adam": adam.state_dict(), "lbfgs": None if lbfgs is None else lbfgs.state_dict(),
             "history": self.history, "generators": [g.get_state() for g in self.generators],
             "lbfgs_restart": (self.restart_loss, self.restarts),
+            "balance": None if self.balance is None else self.balance.state_dict(),
         })
         self.last_saved = self.iteration
 
@@ -233,6 +248,8 @@ class _Run:
         self.iteration, self.adam_done, self.lbfgs_done = state["iteration"], state["adam_done"], state["lbfgs_done"]
         self.history = state["history"]
         self.restart_loss, self.restarts = state.get("lbfgs_restart", (None, 0))
+        if self.balance is not None and state.get("balance") is not None:
+            self.balance.load_state_dict(state["balance"])
         for generator, saved in zip(self.generators, state.get("generators", []), strict=False):
             generator.set_state(saved)
         self.last_saved = self.iteration
@@ -284,7 +301,7 @@ class _Run:
                     for group in adam.param_groups:
                         group["lr"] = learning_rate * float(self.schedule(self.adam_done))
                 adam.zero_grad(set_to_none=True)
-                terms, total = self.total()
+                terms, total = self.total(self.adam_done)
                 self.record(terms, total)
                 self.remember()
                 total.backward()

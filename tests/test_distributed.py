@@ -15,11 +15,11 @@ SETTINGS = dict(width=16, depth=2, n_interior=128, n_boundary=64, n_initial=64, 
                 dtype="float64", device="cpu", progress=False, seed=0)
 
 
-def _worker(rank, world, init_file, result_file, problem_name):
+def _worker(rank, world, init_file, result_file, problem_name, options=None):
     torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:
         problem = {"poisson": poisson, "burgers": burgers}[problem_name]()
-        solution = solve(problem, "pinn", **SETTINGS)
+        solution = solve(problem, "pinn", **{**SETTINGS, **(options or {})})
         if rank == 0:
             with open(result_file, "w") as handle:
                 json.dump({"loss": solution.history["loss"], "world": solution.stats["world_size"],
@@ -28,9 +28,9 @@ def _worker(rank, world, init_file, result_file, problem_name):
         torch.distributed.destroy_process_group()
 
 
-def _two_processes(tmp_path, name):
+def _two_processes(tmp_path, name, options=None):
     result = tmp_path / "result.json"
-    mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(result), name), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(result), name, options), nprocs=2, join=True)
     return json.loads(result.read_text())
 
 
@@ -42,6 +42,17 @@ def test_two_gloo_processes_match_one_process(tmp_path):
         np.testing.assert_allclose(double["loss"], single.history["loss"], rtol=1e-8)
         for mine, theirs in zip(single.model.parameters(), double["parameters"], strict=True):
             np.testing.assert_allclose(mine.detach().reshape(-1).numpy(), theirs, rtol=1e-6, atol=1e-9)
+        (tmp_path / "init").unlink(missing_ok=True)
+
+
+def test_balanced_weights_and_float64_lbfgs_are_the_same_on_two_processes(tmp_path):
+    """Grad-norm balancing takes the norms of the rank-averaged gradients, so both ranks hold one
+    process's weights; lbfgs_dtype re-wraps the widened network in DDP."""
+    for options, rtol in (({"loss_balance": "grad-norm", "balance_every": 5}, 1e-8),
+                          ({"dtype": "float32", "lbfgs_dtype": "float64"}, 1e-4)):
+        single = solve(burgers(), "pinn", **{**SETTINGS, **options})
+        double = _two_processes(tmp_path, "burgers", options)
+        np.testing.assert_allclose(double["loss"], single.history["loss"], rtol=rtol)
         (tmp_path / "init").unlink(missing_ok=True)
 
 

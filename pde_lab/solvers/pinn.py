@@ -102,6 +102,12 @@ class PINN:
         every this many Adam steps; 0 keeps one fixed set. L-BFGS uses the last set.
     lr_schedule
         ``"constant"``, or ``"linear"`` decay of Adam's rate to 0 over ``adam_steps``.
+    loss_balance, balance_every
+        ``None`` (the fixed ``weights``) or ``"grad-norm"``: every ``balance_every`` Adam
+        steps the terms' weights move (momentum 0.9) towards equal gradient norms
+        :math:`\\lambda_k = \\overline{g}/\\|\\nabla_\\theta\\mathcal L_k\\|`
+        (:class:`~pde_lab.loss_balance.GradNormBalance`; ``weights`` multiply them); L-BFGS
+        keeps the last ones.
     residual_on_boundary
         Also enforce the PDE on the boundary and initial-condition points, i.e. on the closed
         space-time cylinder, as DeepXDE does.
@@ -142,6 +148,8 @@ class PINN:
     resample_every: int = 0
     lr_schedule: str = "constant"
     residual_on_boundary: bool = False
+    loss_balance: str | None = None
+    balance_every: int = 100
 
     name = "pinn"
 
@@ -150,6 +158,7 @@ class PINN:
         from pde_lab.collocation import loss_terms, sample_collocation
         from pde_lab.derivatives import make_engine
         from pde_lab.distributed import global_mean, rank_and_world, shard, wrap
+        from pde_lab.loss_balance import GradNormBalance
         from pde_lab.nets import MLP, Enveloped
         from pde_lab.training import solver_run, train
 
@@ -197,6 +206,7 @@ class PINN:
                 checkpoint=checkpointing, fingerprint=self._fingerprint(problem, network),
                 schedule=(lambda k: 1 - k / self.adam_steps) if self.lr_schedule == "linear" else None,
                 before_step=before_step, before_lbfgs=widen if wide != dtype else None,
+                balance=None if self.loss_balance is None else GradNormBalance(self.balance_every),
             )
         wall = time.perf_counter() - start
         network.eval()
@@ -229,6 +239,9 @@ class PINN:
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         check_int("resample_every", self.resample_every, minimum=0)
+        check_int("balance_every", self.balance_every)
+        if self.loss_balance not in (None, "grad-norm"):
+            raise ValueError(f"loss_balance must be None or 'grad-norm', got {self.loss_balance!r}")
         check_bools(self, ("residual_on_boundary", "resume"))
         resolve_dtype(self.dtype)
         if self.lbfgs_dtype not in (None, "float64"):
