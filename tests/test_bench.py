@@ -47,3 +47,13 @@ def test_burgers_seeds_record_summarises_every_solver_over_its_seeds():
         assert errors[0] <= summary["geomean_rel_l2"] <= errors[1]
     assert record["ratios"]["deepxde_median_over_pinn_median"] == pytest.approx(
         summaries["deepxde"]["median_rel_l2"] / summaries["pde_lab-pinn"]["median_rel_l2"])
+
+
+def test_helmholtz_balance_record_compares_plain_and_balanced_pinns():
+    record = run_benchmark("helmholtz-balance", fast=True)
+    runs = {row["name"]: row for row in record["rows"] if "seed" in row}
+    assert set(runs) == {"pinn", "pinn-grad-norm"} and all(row["iterations"] == 30 for row in runs.values())
+    assert runs["pinn"]["boundary_weight"] == 1.0 and runs["pinn-grad-norm"]["boundary_weight"] > 1.0
+    summaries = {row["name"].split(" ")[0]: row for row in record["rows"] if "seed" not in row}
+    assert record["ratios"]["plain_median_over_balanced_median"] == pytest.approx(
+        summaries["pinn"]["median_rel_l2"] / summaries["pinn-grad-norm"]["median_rel_l2"])

@@ -32,10 +32,13 @@ def _transport(kill_at: int | None = None) -> Problem:
                    initial_condition=lambda x: torch.sin(x[:, 0]), boundary_conditions=(Periodic(0),))
 
 
-# in window 1; in window 2 (each window takes 60 steps here), the second also with initial points drawn each step
-@pytest.mark.parametrize("kill_at, resample_initial", [(17, False), (75, False), (75, True)])
-def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(tmp_path, kill_at, resample_initial):
-    settings = dict(SETTINGS, resample_initial=resample_initial)
+# in window 1; in window 2 (each window takes 60 steps here), the second also with initial points drawn each
+# step, the third with grad-norm loss balancing every 7 steps
+@pytest.mark.parametrize("kill_at, options", [(17, {"resample_initial": False}), (75, {"resample_initial": False}),
+                                              (75, {"resample_initial": True}),
+                                              (75, {"loss_balance": "grad-norm", "balance_every": 7})])
+def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(tmp_path, kill_at, options):
+    settings = dict(SETTINGS, **options)
     whole = solve(_transport(), "causal", **settings)
     path = str(tmp_path / "causal.ckpt")
     stopped = solve(_transport(kill_at), "causal", checkpoint=path, **settings)
@@ -45,6 +48,9 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(tmp_path, kill
     resumed = solve(_transport(), "causal", checkpoint=path, resume=True, **settings)
     assert resumed.status is whole.status
     assert resumed.history == whole.history  # losses, ε, causal weights at every check
+    if "loss_balance" in options:  # updated at steps 0, 7, 14, ... of each window
+        initial = whole.history["balance_initial"]
+        assert len(initial) == len(whole.history["loss"]) and initial[0] != 1.0 and initial[6] == initial[0] != initial[7]
     for key in ("windows", "window_steps", "window_jumps", "epsilons_resolved", "iterations"):
         assert resumed.stats[key] == whole.stats[key], key
     for a, b in zip(whole.model, resumed.model, strict=True):

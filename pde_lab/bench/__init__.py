@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "poisson": "pde_lab.bench.peers:poisson",
     "burgers": "pde_lab.bench.peers:burgers",
     "burgers-seeds": "pde_lab.bench.peers_seeds:burgers_seeds",
+    "helmholtz-balance": "pde_lab.bench.balance:helmholtz_balance",
     "derivatives": "pde_lab.bench.derivatives:run",
     "high-dim": "pde_lab.bench.high_dim:run",
     "causal": "pde_lab.bench.causal:run",

@@ -55,7 +55,7 @@ def _summary(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"name": f"{name} (seeds {mine[0]['seed']}-{mine[-1]['seed']})", "median_rel_l2": statistics.median(errors),
             "geomean_rel_l2": math.exp(statistics.fmean(math.log(e) for e in errors)),
             "best_rel_l2": min(errors), "worst_rel_l2": max(errors),
-            "stalled_runs": sum(row["lbfgs_stalled"] for row in mine), "runs": len(mine)}
+            "stalled_runs": sum(row.get("lbfgs_stalled", False) for row in mine), "runs": len(mine)}
 
 
 def burgers_seeds(device: str = "cpu", fast: bool = False, seeds: int = 8) -> dict[str, Any]:

@@ -90,6 +90,12 @@ class CausalPINN:
         against 1.9e-2 at t = 0; BENCHMARKS.md).
     boundary_weight, n_boundary
         Soft penalty for non-periodic boundary conditions, and its points per window.
+    loss_balance, balance_every
+        ``None``, or ``"grad-norm"`` (the jaxpi re-implementation's default): every
+        ``balance_every`` steps the weights of the causal residual, initial and boundary terms
+        move towards equal gradient norms (:class:`~pde_lab.loss_balance.GradNormBalance`,
+        momentum 0.9); ``initial_weight`` and ``boundary_weight`` multiply them, and the
+        exponent of the causal weights takes the balanced :math:`\\lambda_{ic}`.
     residual_weights
         Per-residual factors in :math:`\\mathcal L_i` (NS: continuity ×100); ``None`` = 1.
     learning_rate, decay_rate, decay_steps
@@ -137,6 +143,8 @@ class CausalPINN:
     boundary_weight: float = 1.0
     n_boundary: int = 256
     residual_weights: tuple[float, ...] | None = None
+    loss_balance: str | None = None
+    balance_every: int = 100
     learning_rate: float = 1e-3
     decay_rate: float = 0.9
     decay_steps: int = 5000
@@ -162,7 +170,10 @@ class CausalPINN:
 
     def __post_init__(self) -> None:
         check_ints(self, ("width", "depth", "harmonics", "windows", "steps_per_epsilon", "check_every",
-                          "time_chunks", "n_space", "n_initial", "n_boundary", "decay_steps", "checkpoint_every"))
+                          "time_chunks", "n_space", "n_initial", "n_boundary", "decay_steps", "checkpoint_every",
+                          "balance_every"))
+        if self.loss_balance not in (None, "grad-norm"):
+            raise ValueError(f"loss_balance must be None or 'grad-norm', got {self.loss_balance!r}")
         check_positives(self, ("initial_weight", "boundary_weight", "learning_rate", "decay_rate"))
         check_bools(self, ("trainable_harmonics", "cross_harmonics", "causal", "resample", "resample_initial",
                            "initial_in_exponent", "resume"))

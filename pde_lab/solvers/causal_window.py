@@ -60,6 +60,11 @@ class CausalWindow:
         self.status = Status.CONVERGED
         self.resolved: list[float] = []
         self.elapsed = 0.0  # seconds trained in this window, over all processes
+        self.balance = None
+        if solver.loss_balance is not None:
+            from pde_lab.loss_balance import GradNormBalance
+
+            self.balance = GradNormBalance(solver.balance_every)
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -68,7 +73,8 @@ class CausalWindow:
                 "optimizer": self.optimizer.state_dict(), "decay": self.decay.state_dict(),
                 "epsilon_index": self.schedule.index, "generator": self.generator.get_state(),
                 "good": [p.cpu() for p in self.good], "steps": self.steps, "at_epsilon": self.at_epsilon,
-                "status": self.status.value, "resolved": list(self.resolved), "elapsed": self.elapsed}
+                "status": self.status.value, "resolved": list(self.resolved), "elapsed": self.elapsed,
+                "balance": None if self.balance is None else self.balance.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         import torch
@@ -84,6 +90,8 @@ class CausalWindow:
         self.steps, self.at_epsilon = int(state["steps"]), int(state["at_epsilon"])
         self.status, self.resolved = Status(state["status"]), [float(e) for e in state["resolved"]]
         self.elapsed = float(state["elapsed"])
+        if self.balance is not None:
+            self.balance.load_state_dict(state["balance"])
 
     # ------------------------------------------------------------------- loop
     def train(self, budget: float | None, history: dict[str, list], flag: dict[str, Any] | None = None,
@@ -121,11 +129,16 @@ class CausalWindow:
                 drawn = torch.randint(len(ic_points), (s.n_initial,), generator=self.generator).to(ic_points.device)
                 ic_points, target = ic_points[drawn], target[drawn]
             initial = (network(ic_points) - target).square().mean()
-            exponent = s.initial_weight * initial if s.initial_in_exponent else 0.0
+            scale = self._scales()  # the exponent takes the weights of the last balance update
+            exponent = scale["initial"] * initial if s.initial_in_exponent else 0.0
             weights = causal_weights(losses, schedule.epsilon, exponent) if s.causal else torch.ones_like(losses)
-            total = causal_loss(losses, weights) + s.initial_weight * initial
+            terms = {"pde": causal_loss(losses, weights), "initial": initial}
             if self.boundary is not None:
-                total = total + s.boundary_weight * self.boundary(network)
+                terms["boundary"] = self.boundary(network)
+            if self.balance is not None and self.balance.due(self.steps):
+                self.balance.update(terms, list(network.parameters()))
+                scale = self._scales()
+            total = sum(scale[name] * term for name, term in terms.items())
             value = float(total.detach())
             if not math.isfinite(value):
                 with torch.no_grad():
@@ -143,6 +156,9 @@ class CausalWindow:
                               ("epsilon", schedule.epsilon), ("min_weight", float(weights.min())),
                               ("window", self.window)):
                 history[key].append(item)
+            if self.balance is not None:
+                for name in terms:
+                    history.setdefault(f"balance_{name}", []).append(self.balance.weight(name))
             bar.update(1)
             if self.steps % s.check_every == 0 or self.at_epsilon >= s.steps_per_epsilon:
                 self._check(weights, times, history, value, bar)
@@ -160,6 +176,12 @@ class CausalWindow:
         if self.status is Status.INTERRUPTED:
             report["signal"] = flag["signal"]
         return report
+
+    def _scales(self) -> dict[str, float]:
+        """The terms' weights: 1, λ_ic and the boundary weight, times the balance's when there is one."""
+        s = self.solver
+        scales = {"pde": 1.0, "initial": s.initial_weight, "boundary": s.boundary_weight}
+        return scales if self.balance is None else {name: v * self.balance.weight(name) for name, v in scales.items()}
 
     def _check(self, weights, times, history, value, bar) -> None:
         """Record the weights, keep the parameters as the last good ones, advance ε if resolved."""
