@@ -169,10 +169,19 @@ def pde_residuals(problem: Problem, function, points: torch.Tensor, engine=None)
 
 def field_residuals(problem: Problem, f: Fields) -> tuple[torch.Tensor, ...]:
     """The residuals of ``problem`` on a ready :class:`~pde_lab.fields.Fields` ``f``."""
+    n = f.points.shape[0]
     if problem.rate is not None:
-        rates = as_field_tuple(problem.rate(f, problem.parameters), problem.fields)
+        rates = as_field_tuple(problem.rate(f, problem.parameters), problem.fields, n)
         return tuple(f.d(name, "t") - rate for name, rate in zip(problem.fields, rates, strict=True))
-    return as_field_tuple(problem.residual(f, problem.parameters), problem.fields)
+    residuals = as_field_tuple(problem.residual(f, problem.parameters), problem.fields, n, single=False)
+    values = f.cache.get("values")  # the network's outputs, when the residual used them
+    for name, residual in zip(problem.fields, residuals, strict=True):
+        # a residual computed from the network's outputs but without their gradient (a numpy array, a detached
+        # tensor) would train on nothing
+        if values is not None and values.requires_grad and not residual.requires_grad:
+            raise ValueError(f"the residual for field {name!r} has lost the network's gradient (a numpy array "
+                             "or a detached tensor?); write it with torch operations on f.u, f.u_x, f.lap('u'), ...")
+    return residuals
 
 
 def loss_terms(problem: Problem, function, collocation: Collocation, engine=None) -> dict[str, torch.Tensor]:

@@ -179,8 +179,15 @@ class Fields:
             raise ValueError(f"unknown coordinate {coordinate!r}; coordinates are {self.coordinates}") from None
 
 
-def as_field_tuple(result: Any, names: Sequence[str]) -> tuple[torch.Tensor, ...]:
-    """Normalise a rate/residual's return value to one ``(n,)`` tensor per field."""
+def as_field_tuple(result: Any, names: Sequence[str], n: int | None = None,
+                   single: bool = True) -> tuple[torch.Tensor, ...]:
+    """Normalise a rate/residual's return value to one ``(n,)`` tensor per field.
+
+    With ``n`` (the number of points), an expression that is neither one value per point nor,
+    when ``single``, one value for all (which broadcasts: a constant rate) is refused: a
+    reduction such as ``.mean()`` over points, a slice or a constant residual would otherwise
+    be trained on silently.
+    """
     if isinstance(result, dict):
         missing = set(names) - set(result)
         if missing:
@@ -190,4 +197,10 @@ def as_field_tuple(result: Any, names: Sequence[str]) -> tuple[torch.Tensor, ...
         result = (result,)
     if len(result) != len(names):
         raise ValueError(f"the PDE returned {len(result)} expressions for {len(names)} fields {tuple(names)}")
-    return tuple((r if isinstance(r, torch.Tensor) else torch.as_tensor(r)).reshape(-1) for r in result)
+    tensors = tuple(r if isinstance(r, torch.Tensor) else torch.as_tensor(r) for r in result)
+    for name, r in zip(names, tensors, strict=True):
+        if n is not None and r.numel() not in ((1, n) if single else (n,)):
+            raise ValueError(f"the PDE's expression for field {name!r} has shape {tuple(r.shape)} at {n} points; "
+                             f"it must give one value per point, shape ({n},) (not a constant, a reduction such "
+                             "as .mean() or a slice)")
+    return tuple(r.reshape(-1) for r in tensors)

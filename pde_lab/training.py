@@ -369,10 +369,13 @@ class _Run:
             for saved, p in zip(self.good, self.parameters, strict=True):
                 p.copy_(saved)
         bar.close()
-        message = (
-            f"loss or parameters became NaN/inf during {stage} at iteration {self.iteration}; kept the last "
-            f"finite parameters. Try a lower learning rate (now {learning_rate:g}) or dtype='float64'."
-        )
+        if self.iteration == 0 and not self.history["loss"]:  # the very first loss: not the optimiser's doing
+            message = ("the loss is NaN/inf at the initial parameters, before any step: the PDE, a condition's value "
+                       "or a parameter gives NaN/inf at some points (a division by zero, the log or square root of "
+                       "a negative number, ...). Check them on the problem's points.")
+        else:
+            message = (f"loss or parameters became NaN/inf during {stage} at iteration {self.iteration}; kept the "
+                       f"last finite parameters. Try a lower learning rate (now {learning_rate:g}) or dtype='float64'.")
         return TrainResult(Status.DIVERGED, message, self.iteration, self.history)
 
     def interrupted(self, name: str, adam, lbfgs, bar) -> TrainResult:

@@ -57,6 +57,17 @@ CASES = {
                                    "names field 'w'"),
     "NaN initial data": (lambda tmp: solve(dataclasses.replace(burgers(), initial_condition=lambda x: x[:, 0] * math.nan),
                                            "pinn", **TINY), ValueError, "initial_condition returned NaN"),
+    # residuals that would train on nothing or on the wrong thing
+    "residual reduced over the points": (lambda tmp: solve(_steady(residual=lambda f, p: (f.lap("u") + 1).mean()),
+                                                           "pinn", **TINY), ValueError, r"shape \(\) at 16 points"),
+    "residual sliced": (lambda tmp: solve(_steady(residual=lambda f, p: f.lap("u")[:5]), "pinn", **TINY), ValueError,
+                        r"has shape \(5,\) at 16 points; it must give one value per point"),
+    "constant residual": (lambda tmp: solve(_steady(residual=lambda f, p: 1.0), "pinn", **TINY), ValueError,
+                          "not a constant"),
+    "residual through numpy": (lambda tmp: solve(_steady(residual=lambda f, p: (f.lap("u") + 1).detach().numpy()),
+                                                 "pinn", **TINY), ValueError, "lost the network's gradient"),
+    "rate of the wrong length": (lambda tmp: solve(dataclasses.replace(burgers(), rate=lambda f, p: f.u_xx[:-1]),
+                                                   "pinn", **TINY), ValueError, "one value per point"),
     # solvers: unknown names and options, bad dtypes/devices/budgets
     "unknown solver": (lambda tmp: solve(poisson(), "fenics"), ValueError, "known solvers: "),
     "unknown option": (lambda tmp: solve(poisson(), "pinn", widht=3), TypeError, "has no option"),

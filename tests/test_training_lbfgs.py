@@ -145,3 +145,10 @@ def test_float32_lbfgs_stalls_on_an_ill_conditioned_least_squares_and_widened_to
         iterations.append(result.iterations)
     assert iterations[0] < 1000 and gaps[0] > 1e-3  # float32: stalled, far above the minimum
     assert iterations[1] == 2200 and gaps[1] < 1e-6
+
+
+def test_a_loss_that_is_not_finite_before_any_step_says_the_problem_is_at_fault():
+    x = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    result = train([x], lambda: {"f": (x / 0.0 * 0.0).sum()}, adam_steps=5, lbfgs_steps=0, progress=False)
+    assert result.status is Status.DIVERGED and "NaN/inf at the initial parameters, before any step" in result.message
+    assert "learning rate" not in result.message
