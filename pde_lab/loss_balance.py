@@ -24,13 +24,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from pde_lab.validation import check_int
 
-__all__ = ["GradNormBalance"]
+if TYPE_CHECKING:  # torch is imported where it is used, so importing a solver stays light
+    import torch
+
+__all__ = ["GradNormBalance", "check_loss_balance", "make_balance"]
+
+KINDS = (None, "grad-norm")
 
 
 @dataclass
@@ -83,8 +86,23 @@ class GradNormBalance:
         self.weights, self.updates = dict(state["weights"]), int(state["updates"])
 
 
+def check_loss_balance(kind: str | None, every: int) -> None:
+    """``ValueError`` unless ``kind`` is ``None`` or ``"grad-norm"`` and ``every`` a positive int."""
+    if kind not in KINDS:
+        raise ValueError(f"loss_balance must be None or 'grad-norm', got {kind!r}")
+    check_int("balance_every", every)
+
+
+def make_balance(kind: str | None, every: int) -> GradNormBalance | None:
+    """The balance a solver's ``loss_balance`` and ``balance_every`` ask for (``None``: fixed weights)."""
+    check_loss_balance(kind, every)
+    return None if kind is None else GradNormBalance(every)
+
+
 def _gradient_norm(term: torch.Tensor, parameters: Sequence[torch.Tensor]) -> float:
     """:math:`\\|\\nabla_\\theta \\text{term}\\|_2`, of the rank-averaged gradient under torch.distributed."""
+    import torch
+
     from pde_lab.distributed import is_distributed
 
     if not term.requires_grad:

@@ -95,3 +95,18 @@ def test_grad_norm_balance_rescues_the_pinn_on_helmholtz():
     plain = solve(helmholtz(a2=2), "pinn", **settings).error_vs()
     balanced = solve(helmholtz(a2=2), "pinn", loss_balance="grad-norm", **settings).error_vs()
     assert balanced < 0.1 and plain > 0.3 and plain > 5 * balanced, (plain, balanced)
+
+
+@pytest.mark.parametrize("solver, options", [
+    ("pig", dict(n_gaussians=20, n_interior=100, n_boundary=40, n_initial=40)),
+    ("lpinn", dict(n_labels=32, n_times=11, state_width=12, state_depth=2, characteristics_width=12, norm="mse")),
+])
+def test_pig_and_lpinn_balance_their_terms_through_the_shared_loop(solver, options):
+    from problems import burgers
+
+    solution = solve(burgers(), solver, adam_steps=12, lbfgs_steps=4, loss_balance="grad-norm", balance_every=5,
+                     progress=False, **options)
+    balances = {k: v for k, v in solution.history.items() if k.startswith("balance_")}
+    assert len(balances) >= 2 and solution.status.ok
+    for values in balances.values():  # updated at steps 0, 5 and 10, then fixed under L-BFGS
+        assert len(set(values[:5])) == 1 and values[5] != values[4] and len(set(values[11:])) == 1

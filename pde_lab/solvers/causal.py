@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from pde_lab.checkpoint import checkpointing_of
+from pde_lab.loss_balance import check_loss_balance
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution, Status
 from pde_lab.solvers.causal_checkpoint import SavedRun as _Saved
@@ -170,10 +171,8 @@ class CausalPINN:
 
     def __post_init__(self) -> None:
         check_ints(self, ("width", "depth", "harmonics", "windows", "steps_per_epsilon", "check_every",
-                          "time_chunks", "n_space", "n_initial", "n_boundary", "decay_steps", "checkpoint_every",
-                          "balance_every"))
-        if self.loss_balance not in (None, "grad-norm"):
-            raise ValueError(f"loss_balance must be None or 'grad-norm', got {self.loss_balance!r}")
+                          "time_chunks", "n_space", "n_initial", "n_boundary", "decay_steps", "checkpoint_every"))
+        check_loss_balance(self.loss_balance, self.balance_every)
         check_positives(self, ("initial_weight", "boundary_weight", "learning_rate", "decay_rate"))
         check_bools(self, ("trainable_harmonics", "cross_harmonics", "causal", "resample", "resample_initial",
                            "initial_in_exponent", "resume"))

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pde_lab.loss_balance import make_balance
 from pde_lab.solution import Status
 from pde_lab.solvers.causal_points import at_time, seeded_generator, soft_boundary
 
@@ -60,11 +61,7 @@ class CausalWindow:
         self.status = Status.CONVERGED
         self.resolved: list[float] = []
         self.elapsed = 0.0  # seconds trained in this window, over all processes
-        self.balance = None
-        if solver.loss_balance is not None:
-            from pde_lab.loss_balance import GradNormBalance
-
-            self.balance = GradNormBalance(solver.balance_every)
+        self.balance = make_balance(solver.loss_balance, solver.balance_every)
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pde_lab.checkpoint import checkpointing_of
+from pde_lab.loss_balance import check_loss_balance, make_balance
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
 
@@ -59,6 +60,10 @@ class PIG:
         Derivative engine: ``"taylor"`` (hand-written jets through the Gaussians and the MLP,
         :mod:`pde_lab.derivatives.module_jets`; about 1.8x faster per step than nested autograd
         at 800 x 4 Gaussians) or ``"autograd"``.
+    loss_balance, balance_every
+        ``None``, or ``"grad-norm"``: the terms' weights move towards equal gradient norms every
+        ``balance_every`` Adam steps (``weights`` multiply them; as for
+        :class:`~pde_lab.solvers.pinn.PINN`).
     dtype, device, seed, progress, cpu_threads
         As for PINN; float64 by default, since L-BFGS drives PIG's loss very low.
     checkpoint, checkpoint_every, resume
@@ -84,6 +89,8 @@ class PIG:
     resample_every: int = 0
     lbfgs_resample_every: int = 0
     weights: Mapping[str, float] = field(default_factory=dict)
+    loss_balance: str | None = None
+    balance_every: int = 100
     derivatives: str = "taylor"
     dtype: str = "float64"
     device: str | None = None
@@ -104,6 +111,7 @@ class PIG:
         if unknown:
             raise ValueError(f"unknown loss weights {sorted(unknown)}; use 'pde', 'boundary', 'initial'")
         checkpointing_of(self)
+        check_loss_balance(self.loss_balance, self.balance_every)
         for name in ("resample_every", "lbfgs_resample_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -140,6 +148,7 @@ class PIG:
                 adam_steps=self.adam_steps, lbfgs_steps=self.lbfgs_steps, learning_rate=self.learning_rate,
                 weights=dict(self.weights), progress=self.progress, description=f"{self.name} {problem.name}",
                 lbfgs_chunk=self.lbfgs_resample_every or 25,
+                balance=make_balance(self.loss_balance, self.balance_every),
                 before_step=redraw.adam if self.resample_every else None,
                 before_chunk=redraw.lbfgs if self.lbfgs_resample_every else None,
                 checkpoint=checkpointing_of(self), fingerprint=run_fingerprint(self, problem, network, BUDGET_SETTINGS),

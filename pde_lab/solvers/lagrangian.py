@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from pde_lab.checkpoint import checkpointing_of
+from pde_lab.loss_balance import check_loss_balance, make_balance
 from pde_lab.nets import MLP
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
@@ -77,6 +78,10 @@ class LagrangianPINN:
         ``"physical"`` (∂_XX u by the chain rule) or ``"label"`` (u_ξξ, the released code).
     n_eval_labels
         Labels per time used to interpolate back onto Eulerian points.
+    loss_balance, balance_every
+        ``None``, or ``"grad-norm"``: the terms' weights move towards equal gradient norms every
+        ``balance_every`` Adam steps (``weights`` multiply them; as for
+        :class:`~pde_lab.solvers.pinn.PINN`).
     dtype, device, seed, progress, cpu_threads, checkpoint, checkpoint_every, resume
         As for :class:`~pde_lab.solvers.pinn.PINN` (a checkpoint every ``checkpoint_every``
         iterations, at the end and on SIGTERM/SIGINT; ``resume=True`` continues from it).
@@ -92,6 +97,8 @@ class LagrangianPINN:
     lbfgs_steps: int = 500
     learning_rate: float = 1e-2
     weights: Mapping[str, float] = field(default_factory=dict)
+    loss_balance: str | None = None
+    balance_every: int = 100
     norm: str = "l2"
     diffusion_along: str = "physical"
     n_eval_labels: int = 2048
@@ -139,6 +146,7 @@ class LagrangianPINN:
                 adam_steps=self.adam_steps, lbfgs_steps=self.lbfgs_steps, learning_rate=self.learning_rate,
                 weights=weights, progress=self.progress, description=f"{self.name} {problem.name}",
                 checkpoint=checkpointing_of(self), fingerprint=run_fingerprint(self, problem, network, BUDGET_SETTINGS),
+                balance=make_balance(self.loss_balance, self.balance_every),
             )
         wall = time.perf_counter() - start
         network.eval()
@@ -152,6 +160,7 @@ class LagrangianPINN:
         return Solution(problem, evaluate, self.name, result.status, result.message, stats, result.history, network)
 
     def _check_options(self) -> None:
+        check_loss_balance(self.loss_balance, self.balance_every)
         check_ints(self, ("state_width", "state_depth", "characteristics_width", "characteristics_depth",
                           "n_eval_labels"))
         for name in ("n_labels", "n_times"):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pde_lab.loss_balance import check_loss_balance
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
 from pde_lab.validation import check_bools, check_int
@@ -158,7 +159,7 @@ class PINN:
         from pde_lab.collocation import loss_terms, sample_collocation
         from pde_lab.derivatives import make_engine
         from pde_lab.distributed import global_mean, rank_and_world, shard, wrap
-        from pde_lab.loss_balance import GradNormBalance
+        from pde_lab.loss_balance import make_balance
         from pde_lab.nets import MLP, Enveloped
         from pde_lab.training import solver_run, train
 
@@ -206,7 +207,7 @@ class PINN:
                 checkpoint=checkpointing, fingerprint=self._fingerprint(problem, network),
                 schedule=(lambda k: 1 - k / self.adam_steps) if self.lr_schedule == "linear" else None,
                 before_step=before_step, before_lbfgs=widen if wide != dtype else None,
-                balance=None if self.loss_balance is None else GradNormBalance(self.balance_every),
+                balance=make_balance(self.loss_balance, self.balance_every),
             )
         wall = time.perf_counter() - start
         network.eval()
@@ -239,9 +240,7 @@ class PINN:
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         check_int("resample_every", self.resample_every, minimum=0)
-        check_int("balance_every", self.balance_every)
-        if self.loss_balance not in (None, "grad-norm"):
-            raise ValueError(f"loss_balance must be None or 'grad-norm', got {self.loss_balance!r}")
+        check_loss_balance(self.loss_balance, self.balance_every)
         check_bools(self, ("residual_on_boundary", "resume"))
         resolve_dtype(self.dtype)
         if self.lbfgs_dtype not in (None, "float64"):
