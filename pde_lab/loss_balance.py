@@ -22,11 +22,11 @@ same weights.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pde_lab.validation import check_int
+from pde_lab.validation import check_int, check_non_negative
 
 if TYPE_CHECKING:  # torch is imported where it is used, so importing a solver stays light
     import torch
@@ -56,8 +56,7 @@ class GradNormBalance:
 
     def __post_init__(self) -> None:
         check_int("every", self.every)
-        if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) \
-                or not 0 <= self.momentum < 1:
+        if check_non_negative("momentum", self.momentum) >= 1:
             raise ValueError(f"momentum must be a number in [0, 1), got {self.momentum!r}")
 
     def due(self, step: int) -> bool:
@@ -78,6 +77,11 @@ class GradNormBalance:
 
     def weight(self, name: str) -> float:
         return self.weights.get(name, 1.0)
+
+    def record(self, history: dict[str, list], names: Iterable[str]) -> None:
+        """Append each term's current weight to ``history["balance_<term>"]``."""
+        for name in names:
+            history.setdefault(f"balance_{name}", []).append(self.weight(name))
 
     def state_dict(self) -> dict[str, Any]:
         return {"weights": dict(self.weights), "updates": self.updates}

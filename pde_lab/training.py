@@ -206,8 +206,8 @@ class _Run:
         self.history["loss"].append(value)
         for name, term in terms.items():
             self.history.setdefault(name, []).append(float(term.detach()))
-            if self.balance is not None:
-                self.history.setdefault(f"balance_{name}", []).append(self.balance.weight(name))
+        if self.balance is not None:
+            self.balance.record(self.history, terms)
         for name, observed in (self.observe() if self.observe is not None else {}).items():
             self.history.setdefault(name, []).append(float(observed))
 

@@ -12,7 +12,6 @@ and ``pinn(loss_balance="grad-norm", balance_every=10)``, at seeds 0–3, two ru
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 __all__ = ["helmholtz_balance"]
@@ -41,18 +40,9 @@ def _one(name: str, seed: int, device: str, fast: bool) -> dict[str, Any]:
 
 
 def helmholtz_balance(device: str = "cpu", fast: bool = False, seeds: int = 4) -> dict[str, Any]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from pde_lab.bench.peers_seeds import seeded_runs
 
-    from pde_lab.bench.peers_seeds import _summary
-
-    seeds = 1 if fast else seeds
-    jobs = [(name, seed) for seed in range(seeds) for name in SOLVERS]
-    workers = max(1, min(2, os.cpu_count() or 1)) if device == "cpu" else 1
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        rows = [future.result() for future in [pool.submit(_one, name, seed, device, fast) for name, seed in jobs]]
-    rows.sort(key=lambda row: (list(SOLVERS).index(row["name"]), row["seed"]))
-    summaries = {name: _summary(name, rows) for name in SOLVERS}
+    rows, summaries = seeded_runs(_one, list(SOLVERS), 1 if fast else seeds, device, fast)
     plain, balanced = summaries["pinn"], summaries["pinn-grad-norm"]
     ratios = {"plain_median_over_balanced_median": plain["median_rel_l2"] / balanced["median_rel_l2"],
               "plain_geomean_over_balanced_geomean": plain["geomean_rel_l2"] / balanced["geomean_rel_l2"],

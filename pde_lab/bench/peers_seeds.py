@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 import os
 import statistics
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pde_lab.bench.peers import _row
 
-__all__ = ["burgers_seeds", "SOLVERS"]
+__all__ = ["burgers_seeds", "SOLVERS", "seeded_runs"]
 
 SOLVERS: dict[str, tuple[str, dict[str, Any]]] = {
     "pde_lab-pinn": ("pinn", {}),
@@ -58,18 +59,24 @@ def _summary(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
             "stalled_runs": sum(row.get("lbfgs_stalled", False) for row in mine), "runs": len(mine)}
 
 
-def burgers_seeds(device: str = "cpu", fast: bool = False, seeds: int = 8) -> dict[str, Any]:
+def seeded_runs(one: Callable[[str, int, str, bool], dict[str, Any]], names: Sequence[str], seeds: int, device: str,
+                fast: bool) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """``one(name, seed, device, fast)`` for every name and seed ``0 .. seeds-1``, two at a time on
+    the CPU (one per worker process); the rows sorted by name and seed, and each name's summary."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    seeds = 2 if fast else seeds
-    jobs = [(name, seed) for seed in range(seeds) for name in SOLVERS]
+    jobs = [(name, seed) for seed in range(seeds) for name in names]
     workers = max(1, min(2, os.cpu_count() or 1)) if device == "cpu" else 1
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_one, name, seed, device, fast) for name, seed in jobs]
+        futures = [pool.submit(one, name, seed, device, fast) for name, seed in jobs]
         rows = [future.result() for future in futures]
-    rows.sort(key=lambda row: (list(SOLVERS).index(row["name"]), row["seed"]))
-    summaries = {name: _summary(name, rows) for name in SOLVERS}
+    rows.sort(key=lambda row: (list(names).index(row["name"]), row["seed"]))
+    return rows, {name: _summary(name, rows) for name in names}
+
+
+def burgers_seeds(device: str = "cpu", fast: bool = False, seeds: int = 8) -> dict[str, Any]:
+    rows, summaries = seeded_runs(_one, list(SOLVERS), 2 if fast else seeds, device, fast)
     theirs = summaries["deepxde"]
     ratios = {}
     for name in (name for name in SOLVERS if name != "deepxde"):

@@ -154,8 +154,7 @@ class CausalWindow:
                               ("window", self.window)):
                 history[key].append(item)
             if self.balance is not None:
-                for name in terms:
-                    history.setdefault(f"balance_{name}", []).append(self.balance.weight(name))
+                self.balance.record(history, terms)
             bar.update(1)
             if self.steps % s.check_every == 0 or self.at_epsilon >= s.steps_per_epsilon:
                 self._check(weights, times, history, value, bar)

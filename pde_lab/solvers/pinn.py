@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pde_lab.loss_balance import check_loss_balance
+from pde_lab.loss_balance import check_loss_balance, make_balance
 from pde_lab.problem import Problem
 from pde_lab.solution import Solution
 from pde_lab.validation import check_bools, check_int
@@ -159,7 +159,6 @@ class PINN:
         from pde_lab.collocation import loss_terms, sample_collocation
         from pde_lab.derivatives import make_engine
         from pde_lab.distributed import global_mean, rank_and_world, shard, wrap
-        from pde_lab.loss_balance import make_balance
         from pde_lab.nets import MLP, Enveloped
         from pde_lab.training import solver_run, train
 
