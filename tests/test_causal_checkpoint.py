@@ -33,10 +33,12 @@ def _transport(kill_at: int | None = None) -> Problem:
 
 
 # in window 1; in window 2 (each window takes 60 steps here), the second also with initial points drawn each
-# step, the third with grad-norm loss balancing every 7 steps
+# step, the third with grad-norm loss balancing every 7 steps; the last in a window that then resolves every ε
+# (20 steps a window; the resumed window must not keep the stopped run's status)
 @pytest.mark.parametrize("kill_at, options", [(17, {"resample_initial": False}), (75, {"resample_initial": False}),
                                               (75, {"resample_initial": True}),
-                                              (75, {"loss_balance": "grad-norm", "balance_every": 7})])
+                                              (75, {"loss_balance": "grad-norm", "balance_every": 7}),
+                                              (25, {"epsilons": (1e-4, 1e-3)})])
 def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(tmp_path, kill_at, options):
     settings = dict(SETTINGS, **options)
     whole = solve(_transport(), "causal", **settings)
@@ -47,6 +49,8 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(tmp_path, kill
     assert len(stopped.history["loss"]) == kill_at  # the step under way when the signal came was finished
     resumed = solve(_transport(), "causal", checkpoint=path, resume=True, **settings)
     assert resumed.status is whole.status
+    if "epsilons" in options:
+        assert whole.status is Status.CONVERGED
     assert resumed.history == whole.history  # losses, ε, causal weights at every check
     if "loss_balance" in options:  # updated at steps 0, 7, 14, ... of each window
         initial = whole.history["balance_initial"]

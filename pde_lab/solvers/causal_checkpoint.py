@@ -6,8 +6,9 @@ uninterrupted run ends.
 The file (:func:`pde_lab.checkpoint.save_checkpoint`, atomic) holds the run's fingerprint, the
 finished windows' parameters and reports, the window boundary jumps, the history, the seconds
 trained so far, and :meth:`~pde_lab.solvers.causal_window.CausalWindow.state_dict` of the current
-window (``None`` between windows). Settings that only extend the run (``steps_per_epsilon``,
-``time_limit``) and the device may differ on resume; any other difference is refused.
+window (``None`` between windows; in its L-BFGS refinement, the network is saved in the refinement's
+dtype). Settings that only extend the run (``steps_per_epsilon``, ``time_limit``, ``lbfgs_steps``,
+``lbfgs_share``) and the device may differ on resume; any other difference is refused.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ __all__ = ["IGNORED", "SavedRun"]
 
 #: Settings that may change between a checkpoint and its resumption.
 IGNORED = {"progress", "checkpoint", "checkpoint_every", "resume", "cpu_threads", "steps_per_epsilon",
-           "time_limit", "device"}
+           "time_limit", "device", "lbfgs_steps", "lbfgs_share"}
 
 
 class SavedRun:
@@ -43,7 +44,7 @@ class SavedRun:
             return None
 
         def on_check() -> None:
-            if run.steps - self.last_step >= self.checkpointing.every:
+            if run.iterations - self.last_step >= self.checkpointing.every:
                 save()
 
         return on_check
@@ -59,7 +60,7 @@ class SavedRun:
             "reports": [{**r, "status": r["status"].value} for r in reports], "jumps": list(jumps),
             "history": history, "elapsed": float(elapsed),
             "current": None if current is None else current.state_dict()})
-        self.last_step = 0 if current is None else current.steps
+        self.last_step = 0 if current is None else current.iterations
 
     def load(self, networks: list, reports: list, jumps: list, history: dict) -> dict[str, Any] | None:
         """Fill the lists and ``history`` from the checkpoint if resuming; return its state (or ``None``)."""
@@ -72,11 +73,14 @@ class SavedRun:
             span = (self.edges[index], self.edges[index + 1])
             stop = span[1] + self.solver.window_overlap * (span[1] - span[0])
             network = self.solver._network(self.problem, (span[0], stop), self.periodic, self.device, self.dtype)
+            network.to(next(iter(parameters.values())).dtype)  # float64 after an L-BFGS refinement
             network.load_state_dict(parameters)
             networks.append(network.eval())
         reports.extend({**r, "status": Status(r["status"])} for r in state["reports"])
         jumps.extend(state["jumps"])
         history.clear()
         history.update(state["history"])
-        self.last_step = 0 if state["current"] is None else int(state["current"]["steps"])
+        current = state["current"]
+        self.last_step = 0 if current is None else \
+            int(current["steps"]) + (current.get("refinement") or {}).get("done", 0)
         return state

@@ -20,6 +20,7 @@ from typing import Any
 from pde_lab.loss_balance import make_balance
 from pde_lab.solution import Status
 from pde_lab.solvers.causal_points import at_time, seeded_generator, soft_boundary
+from pde_lab.solvers.causal_refine import Refinement
 
 __all__ = ["CausalWindow"]
 
@@ -42,7 +43,7 @@ class CausalWindow:
         from pde_lab.derivatives import make_engine
 
         self.solver, self.problem, self.span, self.window = solver, problem, tuple(span), window
-        self.pool, self.target = pool, target
+        self.pool, self.target, self.periodic, self.dtype = pool, target, periodic, dtype
         length = span[1] - span[0]
         self.stop = span[1] + solver.window_overlap * length
         self.network = solver._network(problem, (span[0], self.stop), periodic, device, dtype)
@@ -62,6 +63,12 @@ class CausalWindow:
         self.resolved: list[float] = []
         self.elapsed = 0.0  # seconds trained in this window, over all processes
         self.balance = make_balance(solver.loss_balance, solver.balance_every)
+        self.refinement = Refinement(self)  # started after Adam if lbfgs_steps (or resumed in it)
+
+    @property
+    def iterations(self) -> int:
+        """Adam steps and L-BFGS iterations made in this window."""
+        return self.steps + self.refinement.done
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -71,11 +78,14 @@ class CausalWindow:
                 "epsilon_index": self.schedule.index, "generator": self.generator.get_state(),
                 "good": [p.cpu() for p in self.good], "steps": self.steps, "at_epsilon": self.at_epsilon,
                 "status": self.status.value, "resolved": list(self.resolved), "elapsed": self.elapsed,
-                "balance": None if self.balance is None else self.balance.state_dict()}
+                "balance": None if self.balance is None else self.balance.state_dict(),
+                "refinement": self.refinement.state_dict() if self.refinement.started else None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         import torch
 
+        if state.get("refinement") is not None:  # widen the network first: its saved parameters are in that dtype
+            self.refinement.start()
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])  # moves its state to the parameters' device
         self.decay.load_state_dict(state["decay"])
@@ -89,13 +99,17 @@ class CausalWindow:
         self.elapsed = float(state["elapsed"])
         if self.balance is not None:
             self.balance.load_state_dict(state["balance"])
+        if state.get("refinement") is not None:
+            self.refinement.load_state_dict(state["refinement"])
 
     # ------------------------------------------------------------------- loop
     def train(self, budget: float | None, history: dict[str, list], flag: dict[str, Any] | None = None,
               on_check: Callable[[], None] | None = None) -> dict[str, Any]:
         """Train until the schedule is finished, the window's ``budget`` seconds are spent, the loss
-        is not finite, or ``flag["signal"]`` is set (status ``INTERRUPTED``); ``on_check`` runs after
-        each check (the caller's checkpoint). Returns the window's report."""
+        is not finite, or ``flag["signal"]`` is set (status ``INTERRUPTED``); then the L-BFGS refinement
+        (:mod:`pde_lab.solvers.causal_refine`) if ``lbfgs_steps``, which gets the last ``lbfgs_share``
+        of ``budget``. ``on_check`` runs after each check (the caller's checkpoint). Returns the
+        window's report."""
         import torch
         from tqdm.auto import tqdm
 
@@ -104,12 +118,15 @@ class CausalWindow:
 
         s, network, schedule = self.solver, self.network, self.schedule
         began = time.perf_counter() - self.elapsed
-        bar = tqdm(total=len(s.epsilons) * s.steps_per_epsilon, initial=self.steps, dynamic_ncols=True,
-                   desc=f"causal {self.problem.name} window {self.window + 1}",
+        refinement = self.refinement
+        bar = tqdm(total=len(s.epsilons) * s.steps_per_epsilon + s.lbfgs_steps, initial=self.iterations,
+                   dynamic_ncols=True, desc=f"causal {self.problem.name} window {self.window + 1}",
                    disable=not (s.progress if s.progress is not None else False))
-        while not schedule.finished:
+        adam_budget = budget if budget is None or not s.lbfgs_steps else budget * (1 - s.lbfgs_share)
+        interrupted = False  # not kept in self.status: a checkpoint must resume with the status the window had
+        while not schedule.finished and not refinement.started:
             if flag is not None and flag["signal"]:
-                self.status = Status.INTERRUPTED
+                interrupted = True
                 break
             if s.resample:
                 times = self.span[0] + (self.stop - self.span[0]) * torch.rand(s.time_chunks, generator=self.generator)
@@ -161,15 +178,28 @@ class CausalWindow:
                 self.elapsed = time.perf_counter() - began
                 if on_check is not None:
                     on_check()
-            if budget is not None and time.perf_counter() - began > budget:
+            if adam_budget is not None and time.perf_counter() - began > adam_budget:
                 self.status = Status.BUDGET_EXHAUSTED
                 break
+        if (s.lbfgs_steps or refinement.started) and not interrupted and self.status is not Status.DIVERGED:
+            if not refinement.started:
+                refinement.start()
+
+            def checked() -> None:
+                self.elapsed = time.perf_counter() - began
+                if on_check is not None:
+                    on_check()
+
+            if not refinement.run(lambda: None if budget is None else budget - (time.perf_counter() - began),
+                                  history, flag, checked, bar):
+                interrupted = True
         self.elapsed = time.perf_counter() - began
         bar.close()
         network.eval()
-        report = {"status": self.status, "steps": self.steps, "resolved": list(self.resolved),
-                  "epsilon": schedule.epsilon}
-        if self.status is Status.INTERRUPTED:
+        report = {"status": Status.INTERRUPTED if interrupted else self.status, "steps": self.steps,
+                  "resolved": list(self.resolved), "epsilon": schedule.epsilon, "lbfgs_steps": refinement.done,
+                  "lbfgs_stop": refinement.stop_reason}
+        if interrupted:
             report["signal"] = flag["signal"]
         return report
 
