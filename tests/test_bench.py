@@ -31,7 +31,7 @@ def test_poisson_benchmark_record_and_markdown():
 def test_unknown_benchmark():
     from pde_lab.bench import BENCHMARKS
 
-    with pytest.raises(ValueError, match="known benchmarks: burgers, burgers-seeds, causal, dcdm, derivatives") as error:
+    with pytest.raises(ValueError, match="known benchmarks: burgers, burgers-seeds, causal, causal-lbfgs, dcdm, derivatives") as error:
         run_benchmark("navier")
     assert all(name in str(error.value) for name in BENCHMARKS)
 
@@ -57,3 +57,14 @@ def test_helmholtz_balance_record_compares_plain_and_balanced_pinns():
     summaries = {row["name"].split(" ")[0]: row for row in record["rows"] if "seed" not in row}
     assert record["ratios"]["plain_median_over_balanced_median"] == pytest.approx(
         summaries["pinn"]["median_rel_l2"] / summaries["pinn-grad-norm"]["median_rel_l2"])
+
+
+def test_causal_lbfgs_record_pairs_the_causal_pinn_with_and_without_its_refinement():
+    record = run_benchmark("causal-lbfgs", fast=True)
+    runs = {row["name"]: row for row in record["rows"] if "seed" in row}
+    assert set(runs) == {f"{solver} {key}" for solver in ("causal", "causal-lbfgs")
+                         for key in ("allen-cahn", "kuramoto-sivashinsky")}
+    for key in ("allen-cahn", "kuramoto-sivashinsky"):
+        assert runs[f"causal {key}"]["lbfgs_steps"] == 0 < runs[f"causal-lbfgs {key}"]["lbfgs_steps"]
+        assert record["ratios"][f"{key}_causal_median_over_causal_lbfgs_median"] == pytest.approx(
+            runs[f"causal {key}"]["rel_l2"] / runs[f"causal-lbfgs {key}"]["rel_l2"])

@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "derivatives": "pde_lab.bench.derivatives:run",
     "high-dim": "pde_lab.bench.high_dim:run",
     "causal": "pde_lab.bench.causal:run",
+    "causal-lbfgs": "pde_lab.bench.causal_lbfgs:causal_lbfgs",
     "teng": "pde_lab.bench.teng:run",
     "teng-burgers": "pde_lab.bench.teng:burgers_1d",
     "teng-baselines": "pde_lab.bench.teng_baselines:run",
