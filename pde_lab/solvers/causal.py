@@ -109,8 +109,9 @@ class CausalPINN:
         ``dtype``), the causal weights recomputed every 20 iterations
         (:mod:`pde_lab.solvers.causal_refine`). With ``time_limit``, Adam stops at ``1 - lbfgs_share``
         of each window's budget and L-BFGS gets the rest. ``0`` (default): Adam only, as the paper.
-        Allen–Cahn on a CPU, 600 s: 2.3–2.7x lower error than Adam alone; on KS not reliable
-        (BENCHMARKS.md). The refined networks stay in ``lbfgs_dtype``.
+        On a CPU at 600 s, against Adam alone side by side: 1.2–2.7x lower error on Allen–Cahn and
+        1.0–5.5x on KS's first window (four pairs each; BENCHMARKS.md). The refined networks stay in
+        ``lbfgs_dtype``.
     time_limit
         Wall-clock budget in seconds for the whole solve (shared equally by the remaining
         windows), or ``None``.

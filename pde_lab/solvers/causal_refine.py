@@ -20,10 +20,10 @@ chunk is cut to the iterations that fit, at the pace of the chunk before), when 
 iterations than asked (the line search finds no decrease), or at a NaN/inf loss
 (the last finite parameters are kept).
 
-At CPU scale (BENCHMARKS.md, 2026-12-07), with a quarter of 600 s: Allen–Cahn (4 windows) 8.6e-3 and
-6.1e-3 against 2.3e-2 and 1.4e-2 for Adam alone (two pairs); KS's first window one pair with a gain
-(1.6e-3 against 8.8e-3), one without (4.3e-3 both). From one saved Adam state on KS, 200 s of float64
-L-BFGS took the error from 5.5e-3 to 1.9e-3, float32 L-BFGS to 3.7e-3.
+At CPU scale (BENCHMARKS.md, 2026-12-07), with a quarter of 600 s, side by side with Adam alone:
+1.2–2.7x lower error on Allen–Cahn (4 windows) and 1.0–5.5x on KS's first window (four pairs each;
+`pde-lab bench causal-lbfgs`). From one saved Adam state on KS, 200 s of float64 L-BFGS took the error
+from 5.5e-3 to 1.9e-3, float32 L-BFGS to 3.7e-3.
 """
 
 from __future__ import annotations
