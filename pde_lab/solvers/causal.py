@@ -254,6 +254,7 @@ class CausalPINN:
                                    target, index, device, dtype)
                 if state and state["current"] is not None:
                     run.load_state_dict(state["current"])
+                    saved.last_step = run.iterations  # the next checkpoint counts from the saved one
                     state = None
 
                 def save(run=run) -> None:

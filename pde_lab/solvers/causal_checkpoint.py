@@ -80,7 +80,4 @@ class SavedRun:
         jumps.extend(state["jumps"])
         history.clear()
         history.update(state["history"])
-        current = state["current"]
-        self.last_step = 0 if current is None else \
-            int(current["steps"]) + (current.get("refinement") or {}).get("done", 0)
-        return state
+        return state  # the caller sets last_step once the current window is restored
