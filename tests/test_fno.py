@@ -47,6 +47,22 @@ def test_fno_learns_a_small_burgers_family_and_evaluates_on_a_finer_grid():
         coarse[0](np.array([[0.5, 0.5]]))
 
 
+def test_a_grid_too_coarse_for_the_modes_uses_the_blocks_kept_modes():
+    """On 8 × 8 points, modes (6, 6) keep k = -4..3 and 0..4: the layer equals one built with
+    modes (4, 5) from its blocks' corners (the leading rows for k >= 0, the trailing for k < 0)."""
+    torch.manual_seed(0)
+    layer = SpectralConv(2, 3, (6, 6), dtype=torch.float64)
+    kept = SpectralConv(2, 3, (4, 5), dtype=torch.float64)
+    with torch.no_grad():
+        kept.weights[0].copy_(layer.weights[0][:4, :5])
+        kept.weights[1].copy_(layer.weights[1][-4:, :5])
+    assert layer.weights[0].shape == (6, 6, 2, 3)  # mode-major: (*modes, in, out)
+    x = torch.randn(2, 2, 8, 8, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(layer(x), kept(x), rtol=0, atol=1e-14)
+    layer(x).square().sum().backward()
+    assert layer.weights[1].grad[:2].abs().max() == 0 and layer.weights[1].grad[2:, :5].abs().max() > 0
+
+
 def test_spectral_convolution_is_discretisation_invariant():
     """For band-limited input, the layer on 64 points equals the layer on 32 points, subsampled."""
     torch.manual_seed(0)

@@ -56,6 +56,20 @@ def test_a_file_trained_with_other_settings_is_refused_naming_them(saved):
         FNO(**{**TINY, "family": other}, weights=path).train()
 
 
+def test_a_format_1_file_with_the_old_spectral_layout_loads_to_the_same_operator(saved, tmp_path):
+    """Format 1 stored the spectral blocks as (in, out, *modes); they are moved to (*modes, in, out)."""
+    path, trained, answers = saved
+    payload = torch.load(path, weights_only=True)
+    blocks = [k for k in payload["state"] if ".weights." in k]
+    assert blocks and all(payload["state"][k].is_complex() for k in blocks)
+    old = {k: v.movedim((-2, -1), (0, 1)).contiguous() if k in blocks else v for k, v in payload["state"].items()}
+    assert any(old[k].shape != payload["state"][k].shape for k in blocks)
+    torch.save({**payload, "format": 1, "state": old}, tmp_path / "format1.pt")
+    loaded = FNO(**TINY, weights=str(tmp_path / "format1.pt")).train()
+    for name, tensor in trained.model.state_dict().items():
+        assert torch.equal(tensor, loaded.model.state_dict()[name]), name
+
+
 def test_missing_or_foreign_files_get_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         FNO(**TINY, weights=str(tmp_path / "absent.pt")).train()

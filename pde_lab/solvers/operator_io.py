@@ -29,8 +29,10 @@ from pde_lab.solution import Status
 
 __all__ = ["FORMAT", "load_trained", "save_trained"]
 
-#: Version of the file layout; a file of another version is refused.
-FORMAT = 1
+#: Version of the file layout: 2 stores the spectral weights mode-major (``(*modes, in, out)``,
+#: :class:`~pde_lab.operators.fno.SpectralConv`); format 1 files (``(in, out, *modes)``) are
+#: converted on loading, any other version is refused.
+FORMAT = 2
 
 
 def save_trained(solver: Any, trained: Any, path: str | Path) -> Path:
@@ -77,9 +79,9 @@ def load_trained(solver: Any, path: str | Path, network_of) -> Any:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unreadable file gets the same clear message
         raise ValueError(f"{path} is not a trained-operator file written by solver.save: {error}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict) or payload.get("format") not in (1, FORMAT):
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise ValueError(f"{path} has format {found!r}; this version reads format {FORMAT}")
+        raise ValueError(f"{path} has format {found!r}; this version reads formats 1 and {FORMAT}")
     saved, wanted = json.loads(payload["key"]), json.loads(solver.key())
     for key in (saved, wanted):  # the device is where the network runs, not how it was trained
         key.pop("device", None)
@@ -91,12 +93,23 @@ def load_trained(solver: Any, path: str | Path, network_of) -> Any:
     shape = payload["network"]
     with torch.random.fork_rng(devices=[]):  # building the network draws initial weights: leave the caller's RNG alone
         network = network_of(family, shape["in_channels"], shape["out_channels"])
-    network.load_state_dict(payload["state"])
+    state = payload["state"] if payload["format"] == FORMAT else _mode_major_spectra(payload["state"])
+    network.load_state_dict(state)
     network.to(device).eval()
     scales = {k: v.to(device) for k, v in payload["scales"].items()}
     stats = {**payload["stats"], "weights": str(path)}
     return TrainedOperator(network, family, scales, Status(payload["status"]), payload["message"],
                            payload["history"], stats)
+
+
+def _mode_major_spectra(state: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 network state with its spectral weight blocks moved to the mode-major layout."""
+    import re
+
+    from pde_lab.operators.fno import mode_major
+
+    block = re.compile(r"(^|\.)spectral\.\d+\.weights\.\d+$")
+    return {k: mode_major(v) if block.search(k) else v for k, v in state.items()}
 
 
 def _differences(saved: dict, wanted: dict, prefix: str = "") -> list[str]:
