@@ -16,8 +16,8 @@ from pde_lab.natural_gradient import (
     load_parameters,
     low_rank_svd,
     pointwise_jacobian,
-    truncated_steps,
     pointwise_values,
+    truncated_steps,
 )
 from pde_lab.nets import MLP
 from problems import burgers, poisson
@@ -71,6 +71,30 @@ def test_low_rank_svd_finds_every_triplet_above_its_floor_and_the_truncated_step
         assert float((got - expected).norm() / expected.norm()) <= 1e-5
     full = _random((60, 50), 3)
     assert torch.allclose(low_rank_svd(full, 1e-15)[1], torch.linalg.svdvals(full), rtol=1e-12)
+
+
+def test_a_tall_full_rank_matrix_is_factored_qr_first_to_the_same_svd_and_steps():
+    """At least twice as many rows as columns and no early stop: A = QR, the SVD of R, Q as reflectors.
+    Spectrum 10^(-k/10), k = 0..119 (down to 1.3e-12): the triplets, U and the truncated steps are the
+    direct SVD's to rounding."""
+    left = torch.linalg.qr(_random((300, 120), 4)).Q
+    right = torch.linalg.qr(_random((120, 120), 5)).Q
+    singular = 10.0 ** (-(torch.arange(120, dtype=torch.float64) + 0.5) / 10)
+    a = left * singular @ right.T
+    from pde_lab.low_rank import _range_svd
+
+    assert _range_svd(a, 1e-15, 120)[0].reflectors is not None  # the QR-first path
+    u, s, vt = low_rank_svd(a, 1e-15)
+    assert len(s) == 120 and torch.allclose(s, singular, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(u.T @ u, torch.eye(120, dtype=torch.float64), rtol=0, atol=1e-13)
+    assert torch.allclose(u * s @ vt, a, rtol=0, atol=1e-14)
+    b = _random((300,), 6)
+    steps, rank = truncated_steps(a, b, (1e-9, 1e-6), rank=120)
+    assert rank == 120
+    for got, cutoff in zip(steps, (1e-9, 1e-6), strict=True):
+        k = int((singular > cutoff * singular[0]).sum())
+        expected = right[:, :k] @ ((left[:, :k].T @ b) / singular[:k])
+        assert float((got - expected).norm() / expected.norm()) <= 1e-6
 
 
 def test_pointwise_jacobian_of_values_and_of_a_laplacian_matches_autograd():
