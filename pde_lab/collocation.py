@@ -174,7 +174,7 @@ def field_residuals(problem: Problem, f: Fields) -> tuple[torch.Tensor, ...]:
         rates = as_field_tuple(problem.rate(f, problem.parameters), problem.fields, n)
         return tuple(f.d(name, "t") - rate for name, rate in zip(problem.fields, rates, strict=True))
     residuals = as_field_tuple(problem.residual(f, problem.parameters), problem.fields, n, single=False)
-    values = f.cache.get("values")  # the network's outputs, when the residual used them
+    values = f.evaluated  # the network's outputs, when the residual used them
     for name, residual in zip(problem.fields, residuals, strict=True):
         # a residual computed from the network's outputs but without their gradient (a numpy array, a detached
         # tensor) would train on nothing

@@ -110,6 +110,12 @@ class Fields:
             self.cache["values"] = out
         return self.cache["values"]
 
+    @property
+    def evaluated(self) -> torch.Tensor | None:
+        """:attr:`outputs` if they have been computed (a residual read a value or a derivative), else ``None``;
+        computes nothing."""
+        return self.cache.get("values")
+
     def value(self, index: int) -> torch.Tensor:
         return self.outputs[:, index]
 
