@@ -93,7 +93,14 @@ def truncated_steps(matrix: torch.Tensor, rhs: torch.Tensor, cutoffs: Sequence[f
     starting at ``rank`` columns (:math:`U^\top b` is formed as :math:`W^\top (Q^\top b)`, never
     :math:`U` itself). Returns the steps and the number of singular triplets used
     (the next call's ``rank``, so a Gauss–Newton loop does not repeat sketches that were too narrow).
+    On the CPU, a single cutoff with ``rank`` too wide for a sketch is solved by ``gelsd`` directly.
     """
+    m, n = matrix.shape
+    if len(cutoffs) == 1 and matrix.device.type == "cpu" and 3 * rank > 2 * min(m, n):
+        # one cutoff and no sketch to try: LAPACK's SVD least squares (gelsd, the same rule: values at or
+        # below rcond * s_1 dropped) forms no singular vectors, 0.6-0.8x the QR-first SVD's time here
+        step = torch.linalg.lstsq(matrix, rhs[:, None], rcond=cutoffs[0], driver="gelsd").solution[:, 0]
+        return [step], rank
     basis, left, singular, right = _range_svd(matrix, 1e-3 * min(cutoffs), rank)
     coefficients = (left.T @ (rhs if basis is None else basis.project(rhs))) / singular
     steps = []

@@ -76,7 +76,7 @@ def test_low_rank_svd_finds_every_triplet_above_its_floor_and_the_truncated_step
 def test_a_tall_full_rank_matrix_is_factored_qr_first_to_the_same_svd_and_steps():
     """At least twice as many rows as columns and no early stop: A = QR, the SVD of R, Q as reflectors.
     Spectrum 10^(-k/10), k = 0..119 (down to 1.3e-12): the triplets, U and the truncated steps are the
-    direct SVD's to rounding."""
+    direct SVD's to rounding, and so are the steps of a single cutoff (LAPACK gelsd, no SVD formed)."""
     left = torch.linalg.qr(_random((300, 120), 4)).Q
     right = torch.linalg.qr(_random((120, 120), 5)).Q
     singular = 10.0 ** (-(torch.arange(120, dtype=torch.float64) + 0.5) / 10)
@@ -91,10 +91,12 @@ def test_a_tall_full_rank_matrix_is_factored_qr_first_to_the_same_svd_and_steps(
     b = _random((300,), 6)
     steps, rank = truncated_steps(a, b, (1e-9, 1e-6), rank=120)
     assert rank == 120
-    for got, cutoff in zip(steps, (1e-9, 1e-6), strict=True):
+    singles = [truncated_steps(a, b, (cutoff,), rank=120)[0][0] for cutoff in (1e-9, 1e-6)]  # gelsd
+    for got, single, cutoff in zip(steps, singles, (1e-9, 1e-6), strict=True):
         k = int((singular > cutoff * singular[0]).sum())
         expected = right[:, :k] @ ((left[:, :k].T @ b) / singular[:k])
         assert float((got - expected).norm() / expected.norm()) <= 1e-6
+        assert float((single - expected).norm() / expected.norm()) <= 1e-6
 
 
 def test_pointwise_jacobian_of_values_and_of_a_laplacian_matches_autograd():

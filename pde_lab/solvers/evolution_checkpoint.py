@@ -50,7 +50,7 @@ class SavedSteps:
             "snapshots": torch.stack(snapshots).cpu(), "history": history, "t": state.t, "loss": state.loss,
             "iterations": state.iterations, "initial_fit_error": state.initial_fit_error,
             "fit_losses": list(state.fit_losses), "generator": state.projection.generator.get_state(),
-            "elapsed": float(elapsed)})
+            "sketch_rank": state.projection.sketch_rank, "elapsed": float(elapsed)})
         self.last = len(snapshots) - 1
 
     def load(self, state) -> tuple[Any, list[torch.Tensor], dict[str, list], float] | None:
@@ -63,6 +63,7 @@ class SavedSteps:
             return None
         snapshots = list(saved["snapshots"].to(device=state.vector.device, dtype=state.vector.dtype))
         state.projection.generator.set_state(saved["generator"])
+        state.projection.sketch_rank = int(saved.get("sketch_rank", 64))  # absent before 2026-12-07
         state = dataclasses.replace(state, vector=snapshots[-1], t=float(saved["t"]), loss=float(saved["loss"]),
                                     iterations=int(saved["iterations"]),
                                     initial_fit_error=float(saved["initial_fit_error"]),

@@ -45,6 +45,9 @@ class Projection:
         self._row_weights = grid.root_weights.repeat_interleave(self._outputs)[:, None]  # the Jacobian's rows
         self._buffer: torch.Tensor | None = None  # the Jacobian's, reused between iterations
         self._recent: list[tuple[torch.Tensor, list[torch.Tensor]]] = []  # (vector, activations), newest last
+        #: The truncated SVD's first sketch width, carried from one fit to the next (and checkpointed): a fit
+        #: whose Jacobians have near-full rank (TENG 2D) then skips the sketches that the last one found too narrow.
+        self.sketch_rank = 64
 
     def load(self, vector: torch.Tensor) -> None:
         """Load ``vector`` into the network unless it is loaded already. Loading makes the parameters
@@ -101,7 +104,9 @@ class Projection:
             tolerance: float = 0.0, stall: tuple[int, float, float] | None = None):
         from pde_lab.natural_gradient import gauss_newton
 
-        return gauss_newton(self.residuals(target), self.jacobian, vector, iterations=iterations, tolerance=tolerance,
-                            subset_sizes=self.subset_sizes, rcond=rcond, line_search=6 if rcond else 0,
-                            accept_ratio=self.accept_ratio if rcond else 0.0, stall=stall,
-                            generator=self.generator)
+        result = gauss_newton(self.residuals(target), self.jacobian, vector, iterations=iterations,
+                              tolerance=tolerance, subset_sizes=self.subset_sizes, rcond=rcond,
+                              line_search=6 if rcond else 0, accept_ratio=self.accept_ratio if rcond else 0.0,
+                              stall=stall, generator=self.generator, sketch_rank=self.sketch_rank)
+        self.sketch_rank = result.sketch_rank
+        return result
