@@ -38,14 +38,14 @@ def low_rank_svd(matrix: torch.Tensor, floor: float, rank: int = 64) -> tuple[to
 
 
 class _Basis:
-    """The orthonormal columns :math:`Q` (``m × k``) of a factorisation :math:`A = Q\,(Q^\top A)`: explicit
+    r"""The orthonormal columns :math:`Q` (``m × k``) of a factorisation :math:`A = Q\,(Q^\top A)`: explicit
     (the range finder's), or as Householder reflectors (``geqrf``'s ``a, tau``), which are applied, not formed."""
 
     def __init__(self, columns: torch.Tensor | None = None, reflectors: tuple[torch.Tensor, torch.Tensor] | None = None):
         self.columns, self.reflectors = columns, reflectors
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
-        """:math:`Q^\top x` for ``x`` ``(m,)`` or ``(m, j)``."""
+        r""":math:`Q^\top x` for ``x`` ``(m,)`` or ``(m, j)``."""
         if self.columns is not None:
             return self.columns.T @ x
         a, tau = self.reflectors
