@@ -120,3 +120,9 @@ def test_interrupted_training_resumes_bit_for_bit(tmp_path, monkeypatch, cls):
     with pytest.raises(ValueError, match="different run"):
         cls(**dict(settings, width=6), checkpoint=path, resume=True).train()
     operator._TRAINED.clear()
+    state = torch.load(path, weights_only=True)  # as written before the mode-major spectral weights
+    state["fingerprint"].pop("spectral_layout")
+    torch.save(state, path)
+    with pytest.raises(ValueError, match="differs in spectral_layout"):
+        cls(**settings, checkpoint=path, resume=True).train()
+    operator._TRAINED.clear()

@@ -126,12 +126,12 @@ def train_operator(solver) -> Any:
 def _fingerprint(solver) -> dict[str, str]:
     """The solver's cache key without the device: what a checkpoint must have been trained with.
 
-    ``weights`` names the spectral weights' layout, so that a checkpoint written before the
+    ``spectral_layout`` names the spectral weights' layout, so that a checkpoint written before the
     mode-major layout (:class:`~pde_lab.operators.fno.SpectralConv`) is refused with a clear
     message instead of failing on the tensors' shapes."""
     key = json.loads(solver.key())
     key.pop("device", None)
-    return {"solver": solver.name, "key": json.dumps(key, sort_keys=True), "weights": "mode-major"}
+    return {"solver": solver.name, "key": json.dumps(key, sort_keys=True), "spectral_layout": "mode-major"}
 
 
 class _Epochs:
