@@ -65,7 +65,7 @@ class _Basis:
 def _range_svd(matrix: torch.Tensor, floor: float, rank: int) -> tuple[_Basis | None, ...]:
     """:func:`low_rank_svd` as ``(Q, W, s, Vᵀ)`` with ``U = Q W`` (``Q`` ``None``: ``U = W``), unmultiplied."""
     m, n = matrix.shape
-    while 3 * rank <= 2 * min(m, n):  # a sketch wider than that costs about the full SVD
+    while _sketch_pays(m, n, rank):
         sketch = _sketch(n, rank, matrix.dtype, matrix.device)
         basis = torch.linalg.qr(matrix @ sketch).Q
         left, singular, right = torch.linalg.svd(basis.T @ matrix, full_matrices=False)
@@ -76,6 +76,12 @@ def _range_svd(matrix: torch.Tensor, floor: float, rank: int) -> tuple[_Basis | 
         a, tau = torch.geqrf(matrix)
         return _Basis(reflectors=(a, tau)), *torch.linalg.svd(a[:n].triu(), full_matrices=False)
     return None, *torch.linalg.svd(matrix, full_matrices=False)
+
+
+def _sketch_pays(m: int, n: int, rank: int) -> bool:
+    """Whether a sketch of ``rank`` columns is worth trying on an ``m × n`` matrix: a wider one costs about
+    the full SVD."""
+    return 3 * rank <= 2 * min(m, n)
 
 
 @functools.lru_cache(maxsize=16)
@@ -95,12 +101,13 @@ def truncated_steps(matrix: torch.Tensor, rhs: torch.Tensor, cutoffs: Sequence[f
     (the next call's ``rank``, so a Gauss–Newton loop does not repeat sketches that were too narrow).
     On the CPU, a single cutoff with ``rank`` too wide for a sketch is solved by ``gelsd`` directly.
     """
-    m, n = matrix.shape
-    if len(cutoffs) == 1 and matrix.device.type == "cpu" and 3 * rank > 2 * min(m, n):
-        # one cutoff and no sketch to try: LAPACK's SVD least squares (gelsd, the same rule: values at or
-        # below rcond * s_1 dropped) forms no singular vectors, 0.6-0.8x the QR-first SVD's time here
-        step = torch.linalg.lstsq(matrix, rhs[:, None], rcond=cutoffs[0], driver="gelsd").solution[:, 0]
-        return [step], rank
+    if len(cutoffs) == 1 and matrix.device.type == "cpu" and not _sketch_pays(*matrix.shape, rank):
+        # one cutoff and no sketch to try: least_squares' LAPACK gelsd (the same rule: values at or below
+        # rcond * s_1 dropped) forms no singular vectors, 0.6-0.8x the QR-first SVD's time here;
+        # imported here, as natural_gradient imports this module
+        from pde_lab.natural_gradient import least_squares
+
+        return [least_squares(matrix, rhs, 0.0, cutoffs[0])], rank
     basis, left, singular, right = _range_svd(matrix, 1e-3 * min(cutoffs), rank)
     coefficients = (left.T @ (rhs if basis is None else basis.project(rhs))) / singular
     steps = []
